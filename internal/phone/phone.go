@@ -1,0 +1,312 @@
+// Package phone turns the phone numbers tickets hold into E.164 numbers that
+// can receive an SMS or a WhatsApp message, and masks them for logs.
+package phone
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+const (
+	codeInvalidPhone   = "invalid_phone"
+	codeInvalidCountry = "invalid_country"
+
+	// maxInput bounds the work done on, and the echo of, template output that
+	// is clearly not a phone number; the longest legitimate written forms
+	// ("+44 (0) 7400 123 456" and the like) are well under it.
+	maxInput = 64
+
+	// maxShown bounds how much of a hostile country string goes back into
+	// an error reason (and from there into logs and API answers).
+	maxShown = 16
+)
+
+// Error is a refusal with a machine code and a human reason.
+type Error struct {
+	Code   string // "invalid_phone" or "invalid_country"
+	Reason string // human sentence fragment, e.g. "not a valid number for SG", "fixed line cannot receive SMS", "empty"
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Reason }
+
+// Reasons never quote the number itself: they end up in logs and API
+// answers, where numbers appear only masked.
+func invalidPhone(reason string) *Error {
+	return &Error{Code: codeInvalidPhone, Reason: reason}
+}
+
+// Country normalises an ISO 3166 alpha-2 code: it trims, upper-cases and
+// reads "UK" as "GB" (what people write, though ISO says GB). ok is false when
+// phonenumbers has no metadata for the region, so it could not parse for it.
+func Country(code string) (string, bool) {
+	c := strings.ToUpper(strings.TrimSpace(code))
+	if c == "UK" {
+		c = "GB"
+	}
+	// GetCountryCodeForRegion rather than GetSupportedRegions: the latter
+	// hands out phonenumbers' own map, which nobody should be able to touch.
+	// It also rejects "001", the pseudo-region of non-geographic numbers,
+	// which cannot be a default for national numbers.
+	return c, phonenumbers.GetCountryCodeForRegion(c) != 0
+}
+
+// Normalize turns what a ticket holds into E.164 ("+6591234567").
+//
+// country is the region of numbers written without a country code; it may
+// be empty only when raw is international. A country phonenumbers does not
+// know is refused even when raw does not need it, so that a broken per-ticket
+// country shows up on the first ticket rather than on the first national one.
+func Normalize(raw, country string) (string, error) {
+	region := ""
+	if strings.TrimSpace(country) != "" {
+		r, ok := Country(country)
+		if !ok {
+			return "", &Error{Code: codeInvalidCountry, Reason: fmt.Sprintf("unknown country %q", clip(r))}
+		}
+		region = r
+	}
+
+	digits, international, perr := clean(raw)
+	if perr != nil {
+		return "", perr
+	}
+	if !international && region == "" {
+		return "", &Error{Code: codeInvalidCountry, Reason: "no country given for a number without country code"}
+	}
+
+	input := digits
+	if international {
+		input = "+" + digits
+	}
+	num, err := phonenumbers.Parse(input, region)
+	if err != nil {
+		return "", invalidPhone(parseReason(err))
+	}
+	// Parse succeeds for numbers no network would route ("12345"): validity
+	// is a separate question. Validity for region is deliberately not asked:
+	// a +44 number on a ticket whose default is SG is fine.
+	if !phonenumbers.IsValidNumber(num) {
+		return "", invalidPhone("not a valid number for " + where(num, region))
+	}
+	// clean already refuses every way of writing one; this only guards
+	// against phonenumbers finding an extension where we saw none.
+	if num.GetExtension() != "" {
+		return "", invalidPhone("extensions are not allowed")
+	}
+	if reason := refuseType(phonenumbers.GetNumberType(num)); reason != "" {
+		return "", invalidPhone(reason)
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// clean checks raw against what the spec accepts and returns its digits, with
+// international reporting whether they start with a country code.
+//
+// We decide what is a separator ourselves instead of leaving it to
+// phonenumbers, which is far more lenient: it reads "9123 4567 ext 12" as a
+// valid number with an extension, "tel:+65…" as a number and drops trailing
+// junk such as "/".
+func clean(raw string) (digits string, international bool, err *Error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "", false, invalidPhone("empty")
+	}
+	if len(s) > maxInput {
+		return "", false, invalidPhone("too long")
+	}
+
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case isDigit(r):
+			b.WriteRune(r)
+		case r == '+':
+			// A plus belongs before the country code, possibly inside
+			// brackets ("(+65) 9123 4567"), and nowhere else.
+			if international || b.Len() > 0 {
+				return "", false, invalidPhone(`"+" is only allowed before the country code`)
+			}
+			international = true
+		case isSeparator(r):
+		default:
+			return "", false, invalidPhone(refuseCharacter(s, r))
+		}
+	}
+	digits = b.String()
+
+	// "00" is the international prefix almost everywhere, and people write it
+	// for "+". Left to phonenumbers it is read through the default region's
+	// own prefixes: with SG, "0065 9123 4567" becomes +591234567.
+	if !international && strings.HasPrefix(digits, "00") {
+		international = true
+		digits = digits[2:]
+	}
+	if digits == "" {
+		return "", false, invalidPhone("no digits")
+	}
+	return digits, international, nil
+}
+
+// isSeparator reports the characters people put between digits. Beyond the
+// spec's spaces, dots, dashes and brackets, it takes any Unicode space (tabs,
+// non-breaking spaces from rich-text editors), typographic dashes (word
+// processors turn "-" into "–") and invisible format characters (WhatsApp
+// and web pages wrap copied numbers in bidi marks such as U+202A): refusing
+// a character the user cannot see would be a reason nobody can act on.
+func isSeparator(r rune) bool {
+	switch r {
+	case '.', '(', ')',
+		'-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212':
+		return true
+	}
+	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
+}
+
+// refuseCharacter explains why s, which holds the not-allowed r, is refused.
+func refuseCharacter(s string, r rune) string {
+	if hasExtension(s) {
+		return "extensions are not allowed"
+	}
+	if strings.ContainsFunc(s, unicode.IsLetter) {
+		return "letters are not allowed"
+	}
+	return fmt.Sprintf("character %q is not allowed", r)
+}
+
+// hasExtension reports whether s ends in an extension the way people (and
+// phonenumbers) write one: "ext 12", "ext. 12", "extn 12", "extension 12",
+// "x12", "#12", ";ext=12".
+func hasExtension(s string) bool {
+	s = strings.ToLower(s)
+	end := strings.TrimRightFunc(s, isDigit)
+	if end == s {
+		return false
+	}
+	end = strings.TrimRightFunc(end, func(r rune) bool {
+		return r == '.' || r == ':' || r == '=' || unicode.IsSpace(r)
+	})
+	for _, marker := range []string{"ext", "extn", "extension", "x", "#"} {
+		if strings.HasSuffix(end, marker) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseReason translates phonenumbers' parse errors, which are written for
+// programmers, into reasons for whoever edits the ticket.
+func parseReason(err error) string {
+	switch {
+	case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
+		return "unknown country code"
+	case errors.Is(err, phonenumbers.ErrTooShortNSN), errors.Is(err, phonenumbers.ErrTooShortAfterIDD):
+		return "too short"
+	case errors.Is(err, phonenumbers.ErrNumTooLong):
+		return "too long"
+	default:
+		return "not a valid number"
+	}
+}
+
+// where names the region an invalid number was read for. It is the default
+// region when the number is in it; otherwise the number's own country code
+// decides, since "+44 7700 900123" read with default SG is not invalid "for
+// SG".
+func where(num *phonenumbers.PhoneNumber, region string) string {
+	cc := int(num.GetCountryCode())
+	if region != "" && cc == phonenumbers.GetCountryCodeForRegion(region) {
+		return region
+	}
+	if r := phonenumbers.GetRegionCodeForNumber(num); r != "" && r != "001" {
+		return r
+	}
+	if r := phonenumbers.GetRegionCodeForCountryCode(cc); r != phonenumbers.UNKNOWN_REGION && r != "001" {
+		return r
+	}
+	return "+" + strconv.Itoa(cc)
+}
+
+// refuseType says why a number of type t cannot take a message, or "" when
+// it can. Fixed-line-or-mobile is accepted because some plans (the US, among
+// others) do not tell the two apart; personal and VoIP numbers usually
+// forward to a handset.
+func refuseType(t phonenumbers.PhoneNumberType) string {
+	switch t {
+	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE,
+		phonenumbers.PERSONAL_NUMBER, phonenumbers.VOIP:
+		return ""
+	case phonenumbers.FIXED_LINE:
+		return "fixed line cannot receive SMS"
+	case phonenumbers.TOLL_FREE:
+		return "toll-free number cannot receive SMS"
+	case phonenumbers.PREMIUM_RATE:
+		return "premium-rate number cannot receive SMS"
+	case phonenumbers.SHARED_COST:
+		return "shared-cost number cannot receive SMS"
+	case phonenumbers.PAGER:
+		return "pager number cannot receive SMS"
+	case phonenumbers.UAN:
+		return "universal access number cannot receive SMS"
+	case phonenumbers.VOICEMAIL:
+		return "voicemail number cannot receive SMS"
+	default:
+		return "number of unknown type cannot receive SMS"
+	}
+}
+
+// clip shortens s for quoting in a reason.
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= maxShown {
+		return s
+	}
+	return string([]rune(s)[:maxShown]) + "…"
+}
+
+// Mask hides the middle of an E.164 number for logs and API answers:
+// "+6591234567" → "+6591****67". The country code and the start of the
+// number stay readable so that an operator can tell which network a failure
+// is about, and the last two digits so a support agent can match it with the
+// ticket.
+//
+// Numbers too short to keep four digits hidden are masked whole. Anything
+// that is not E.164 shows at most its last two characters, and only when
+// they are digits: it may be a raw, unvalidated ticket field.
+func Mask(e164 string) string {
+	const head, tail, minHidden = 5, 2, 4
+	if isE164(e164) {
+		if len(e164) < head+minHidden+tail {
+			return strings.Repeat("*", len(e164))
+		}
+		return e164[:head] + strings.Repeat("*", len(e164)-head-tail) + e164[len(e164)-tail:]
+	}
+
+	// The star count follows the length, within a bound: enough to show
+	// that something was there without echoing a huge field in every line.
+	rs := []rune(e164)
+	n := len(rs)
+	if n >= tail+minHidden && isDigit(rs[n-1]) && isDigit(rs[n-2]) {
+		return strings.Repeat("*", min(n-tail, maxShown)) + string(rs[n-tail:])
+	}
+	return strings.Repeat("*", min(n, maxShown))
+}
+
+// isE164 reports whether s is "+" and 7 to 15 digits, the first not 0.
+func isE164(s string) bool {
+	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if !isDigit(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }

@@ -1,0 +1,75 @@
+// Package store opens the Redis that holds fire-once claims and the delivery
+// queue: a real one when configured, else an embedded in-process one so a
+// first run needs nothing installed.
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Store is an open Redis connection.
+type Store struct {
+	Client  redis.UniversalClient
+	Durable bool
+	closers []func()
+}
+
+// Open connects to url, or starts an embedded store when url is empty.
+func Open(ctx context.Context, url string) (*Store, error) {
+	if url == "" {
+		return openEmbedded(ctx)
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		// The parse error may quote the URL, password included: say only what to fix.
+		return nil, fmt.Errorf("BRIDGE_REDIS_URL is not a valid redis:// or rediss:// URL (redis://[:password@]host:port[/db])")
+	}
+	// Fail fast while Redis is away: Zendesk waits about 10 s for an answer
+	// and a 503 with Retry-After is the useful one.
+	opt.DialTimeout = time.Second
+	opt.ReadTimeout = 2 * time.Second
+	opt.WriteTimeout = 2 * time.Second
+	opt.MaxRetries = 1
+	c := redis.NewClient(opt)
+	return &Store{Client: c, Durable: true, closers: []func(){func() { _ = c.Close() }}}, nil
+}
+
+func openEmbedded(ctx context.Context) (*Store, error) {
+	m := miniredis.NewMiniRedis()
+	if err := m.Start(); err != nil {
+		return nil, fmt.Errorf("start embedded store: %w", err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	// miniredis only expires keys when its clock is moved.
+	tick := time.NewTicker(time.Second)
+	done := make(chan struct{})
+	go func() {
+		last := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-tick.C:
+				m.FastForward(now.Sub(last))
+				m.SetTime(now)
+				last = now
+			}
+		}
+	}()
+	return &Store{Client: c, Durable: false, closers: []func(){
+		func() { _ = c.Close() },
+		func() { tick.Stop(); close(done); m.Close() },
+	}}, nil
+}
+
+// Close releases the connection (and stops an embedded store).
+func (s *Store) Close() {
+	for _, c := range s.closers {
+		c()
+	}
+}

@@ -1,0 +1,65 @@
+package zendesk
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSignKnownVector(t *testing.T) {
+	t.Parallel()
+	// From Zendesk's documentation (see shared/reference/zendesk.md).
+	got := Sign(TestSigningSecret, "2021-03-25T05:09:27Z", []byte(`{"event":"ticket.updated","id":123}`))
+	if want := "S/RDdU2ERmj7LHDDoWJ2onPYH+t7/f2+LTM4dL7UiLM="; got != want {
+		t.Fatalf("Sign = %s, want %s", got, want)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	const secret, ts = "s3cret", "2026-11-27T10:00:00Z"
+	body := []byte(`{"ticket":{"id":1}}`)
+	now, _ := time.Parse(time.RFC3339, ts)
+	good := Sign(secret, ts, body)
+	cases := []struct {
+		name           string
+		ts, sig        string
+		body           []byte
+		now            time.Time
+		wantOK         bool
+		wantSubstrings string
+	}{
+		{"valid", ts, good, body, now, true, ""},
+		{"valid within skew", ts, good, body, now.Add(4 * time.Minute), true, ""},
+		{"timestamp too old", ts, good, body, now.Add(6 * time.Minute), false, "away from now"},
+		{"timestamp in the future", ts, good, body, now.Add(-6 * time.Minute), false, "away from now"},
+		{"body changed", ts, good, []byte(`{"ticket":{"id":2}}`), now, false, "does not match"},
+		{"signed with another secret", ts, Sign("other", ts, body), body, now, false, "does not match"},
+		{"body+timestamp order is not accepted", ts, Sign(secret, string(body), []byte(ts)), body, now, false, "does not match"},
+		{"missing signature", ts, "", body, now, false, "required"},
+		{"missing timestamp", "", good, body, now, false, "required"},
+		{"timestamp not RFC 3339", "1700000000", good, body, now, false, "RFC 3339"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			err := Verify(secret, c.ts, c.sig, c.body, c.now, 5*time.Minute)
+			if c.wantOK {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrSignature) {
+				t.Fatalf("Verify = %v, want ErrSignature", err)
+			}
+			if !strings.Contains(err.Error(), c.wantSubstrings) {
+				t.Fatalf("Verify = %q, want it to mention %q", err, c.wantSubstrings)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("error %q leaks the secret", err)
+			}
+		})
+	}
+}
