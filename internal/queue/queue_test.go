@@ -1,0 +1,330 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/redistest"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender"
+)
+
+// backends runs a test on the embedded store and on a real Redis.
+func backends(t *testing.T, f func(t *testing.T, newClient func() redis.UniversalClient, name string)) {
+	t.Run("miniredis", func(t *testing.T) {
+		t.Parallel()
+		m := miniredis.RunT(t)
+		f(t, func() redis.UniversalClient {
+			c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+			t.Cleanup(func() { c.Close() })
+			return c
+		}, "bridge")
+	})
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		url := redistest.URL(t)
+		name := redistest.Queue(t, url)
+		opt, _ := redis.ParseURL(url)
+		f(t, func() redis.UniversalClient {
+			c := redis.NewClient(opt)
+			t.Cleanup(func() { c.Close() })
+			return c
+		}, name)
+	})
+}
+
+func delivery(id string) Delivery {
+	return Delivery{
+		ID: id, Rule: "solved-sms", Ticket: "12345", AcceptedAt: time.Now(),
+		Message: sender.Message{Channel: sender.SMS, Subaccount: "Acme_SMS", To: "+6591234567", Text: "hi", ClientMessageID: "zd-" + id},
+	}
+}
+
+func TestEnqueueClaimsOnce(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		// Two bridges sharing one Redis, 20 identical webhooks at once.
+		qs := []*Queue{New(newClient(), name, time.Now), New(newClient(), name, time.Now)}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		queued := 0
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := qs[i%2].Enqueue(ctx, delivery("same"), time.Hour)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					queued++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if queued != 1 {
+			t.Fatalf("%d of 20 identical enqueues were queued, want exactly 1", queued)
+		}
+		state, fired, err := qs[0].Fired(ctx, "same")
+		if err != nil || !fired || state != Queued {
+			t.Fatalf("Fired = %s, %v, %v; want queued, true", state, fired, err)
+		}
+		if _, fired, _ := qs[0].Fired(ctx, "other"); fired {
+			t.Fatal("an unclaimed id reads as fired")
+		}
+	})
+}
+
+// scripted is a Sender that answers from a script and reports each call.
+type scripted struct {
+	mu      sync.Mutex
+	answers []sender.Result
+	calls   []sender.Message
+}
+
+func (s *scripted) Send(_ context.Context, m sender.Message) (sender.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, m)
+	r := sender.Result{Outcome: sender.Sent, Status: 200, UMID: fmt.Sprintf("umid-%d", len(s.calls))}
+	if len(s.answers) > 0 {
+		r, s.answers = s.answers[0], s.answers[1:]
+	}
+	if r.Outcome != sender.Sent {
+		return r, &sender.Error{Result: r}
+	}
+	return r, nil
+}
+
+func (s *scripted) sent() []sender.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]sender.Message(nil), s.calls...)
+}
+
+// finishes is an Observer whose Finished calls can be awaited.
+type finishes struct{ ch chan State }
+
+func (f finishes) Attempted(Delivery, sender.Result) {}
+func (f finishes) Retried(Delivery, bool)            {}
+func (f finishes) Finished(_ Delivery, s State)      { f.ch <- s }
+
+func (f finishes) await(t *testing.T, want State) {
+	t.Helper()
+	select {
+	case got := <-f.ch:
+		if got != want {
+			t.Fatalf("delivery finished %s, want %s", got, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("delivery did not finish (%s) within 30s", want)
+	}
+}
+
+// settled waits for asynq to record the state the worker decided: the
+// observer hears the decision just before asynq moves the task, and asynq
+// offers no signal after, so this polls the store briefly.
+func settled(t *testing.T, q *Queue, id string, want State) Info {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		in, err := q.Get(context.Background(), id)
+		if err == nil && in.State == want {
+			return in
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery %s is %s (%v), want %s", id, in.State, err, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func startWorker(t *testing.T, q *Queue, s Sender, p Policy) finishes {
+	t.Helper()
+	obs := finishes{ch: make(chan State, 16)}
+	w := NewWorker(WorkerOptions{
+		Queue: q, Sender: s, Policy: p, Concurrency: 4, RateLimit: 1000,
+		Log: zerolog.Nop(), Observer: obs, Rand: func() float64 { return 0.5 }, Now: time.Now,
+		ShutdownTimeout: 2 * time.Second, Mask: func(string) string { return "masked" },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return obs
+}
+
+var fastPolicy = Policy{Base: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond, MaxAttempts: 5, MaxAge: time.Hour}
+
+func TestRetriesThenSends(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		q := New(newClient(), name, time.Now)
+		s := &scripted{answers: []sender.Result{
+			{Outcome: sender.Retryable, Status: 500, Code: 2000, Message: "Internal Error"},
+			{Outcome: sender.Retryable, Status: 503, Message: "unavailable"},
+		}}
+		obs := startWorker(t, q, s, fastPolicy)
+		if _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		obs.await(t, Sent)
+		calls := s.sent()
+		if len(calls) != 3 {
+			t.Fatalf("%d requests, want 3 (500, 503, then success)", len(calls))
+		}
+		for _, c := range calls {
+			if c.ClientMessageID != calls[0].ClientMessageID {
+				t.Fatalf("clientMessageId changed between attempts: %q then %q", calls[0].ClientMessageID, c.ClientMessageID)
+			}
+		}
+		in := settled(t, q, "d1", Sent)
+		if in.Last.UMID != "umid-3" || in.Last.Attempts != 3 {
+			t.Fatalf("after sending: %+v", in)
+		}
+		// A completed delivery keeps its claim.
+		if ok, _ := q.Enqueue(context.Background(), delivery("d1"), time.Hour); ok {
+			t.Fatal("a sent delivery could be queued again")
+		}
+	})
+}
+
+func TestRateLimitIsNotAnAttempt(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		q := New(newClient(), name, time.Now)
+		s := &scripted{answers: []sender.Result{
+			{Outcome: sender.Retryable, Status: 429, RetryAfter: time.Second, Message: "Too Many Requests"},
+			{Outcome: sender.Retryable, Status: 429, RetryAfter: time.Second, Message: "Too Many Requests"},
+		}}
+		// One attempt allowed: had the 429s counted, the delivery would park.
+		p := fastPolicy
+		p.MaxAttempts = 1
+		obs := startWorker(t, q, s, p)
+		start := time.Now()
+		if _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		obs.await(t, Sent)
+		if n := len(s.sent()); n != 3 {
+			t.Fatalf("%d requests, want 3", n)
+		}
+		if waited := time.Since(start); waited < 2*time.Second {
+			t.Fatalf("two Retry-After: 1 waits took %s, want at least 2s", waited)
+		}
+	})
+}
+
+func TestPermanentParksAndReplays(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		s := &scripted{answers: []sender.Result{
+			{Outcome: sender.Permanent, Status: 400, Code: 1002, Message: "Invalid MSISDN"},
+		}}
+		obs := startWorker(t, q, s, fastPolicy)
+		if _, err := q.Enqueue(ctx, delivery("d1"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		obs.await(t, Parked)
+		if n := len(s.sent()); n != 1 {
+			t.Fatalf("%d requests for a permanent failure, want exactly 1", n)
+		}
+		settled(t, q, "d1", Parked)
+		parked, err := q.List(ctx, Parked, 10)
+		if err != nil || len(parked) != 1 {
+			t.Fatalf("List(parked) = %d, %v", len(parked), err)
+		}
+		p := parked[0]
+		if p.ID != "d1" || p.Rule != "solved-sms" || p.Last.Status != 400 || p.Last.Code != 1002 || p.Last.Message != "Invalid MSISDN" || p.Last.Attempts != 1 || p.ParkedAt.IsZero() {
+			t.Fatalf("parked delivery = %+v", p)
+		}
+		// The claim holds while parked.
+		if ok, _ := q.Enqueue(ctx, delivery("d1"), time.Hour); ok {
+			t.Fatal("a parked delivery's key could be claimed again")
+		}
+		if err := q.Replay(ctx, "d1"); err != nil {
+			t.Fatal(err)
+		}
+		obs.await(t, Sent)
+		settled(t, q, "d1", Sent)
+		calls := s.sent()
+		if len(calls) != 2 || calls[1].ClientMessageID != calls[0].ClientMessageID {
+			t.Fatalf("replay: %d requests, clientMessageIds %v", len(calls), calls)
+		}
+		if err := q.Replay(ctx, "d1"); !errors.Is(err, ErrNotParked) {
+			t.Fatalf("replaying a sent delivery: %v, want ErrNotParked", err)
+		}
+		if err := q.Replay(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("replaying an unknown delivery: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestExhaustedRetriesPark(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		q := New(newClient(), name, time.Now)
+		fail := sender.Result{Outcome: sender.Retryable, Status: 502, Message: "Bad Gateway"}
+		s := &scripted{answers: []sender.Result{fail, fail, fail}}
+		p := fastPolicy
+		p.MaxAttempts = 2
+		obs := startWorker(t, q, s, p)
+		if _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		obs.await(t, Parked)
+		if n := len(s.sent()); n != 2 {
+			t.Fatalf("%d requests, want 2 (RETRY_MAX_ATTEMPTS)", n)
+		}
+		in := settled(t, q, "d1", Parked)
+		if in.Last.Status != 502 || in.Last.Attempts != 2 {
+			t.Fatalf("parked: %+v", in)
+		}
+	})
+}
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	base, maxDelay := 2*time.Second, 10*time.Minute
+	cases := []struct {
+		attempt int
+		random  float64
+		want    time.Duration
+	}{
+		{1, 1, 2 * time.Second},
+		{2, 1, 4 * time.Second},
+		{3, 0.5, 4 * time.Second},
+		{10, 1, 10 * time.Minute}, // 2s·2^9 = 1024s, capped
+		{200, 1, 10 * time.Minute},
+		{1, 0, 0},
+	}
+	for _, c := range cases {
+		if got := Backoff(c.attempt, base, maxDelay, c.random); got != c.want {
+			t.Errorf("Backoff(%d, %v) = %s, want %s", c.attempt, c.random, got, c.want)
+		}
+	}
+}
+
+func TestWholeSeconds(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 400_000_000) // x.4 s
+	for _, d := range []time.Duration{0, time.Second, 1600 * time.Millisecond, 2 * time.Second} {
+		got := wholeSeconds(d, now)
+		due := now.Add(got)
+		if due.Before(now.Add(d)) || due.Truncate(time.Second) != due {
+			t.Errorf("wholeSeconds(%s): due %s, want a whole second at or after %s", d, due, now.Add(d))
+		}
+	}
+}

@@ -1,0 +1,259 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender"
+)
+
+// Sender sends one message to 8x8 and classifies the answer.
+type Sender interface {
+	Send(ctx context.Context, m sender.Message) (sender.Result, error)
+}
+
+// Observer hears about every attempt (metrics).
+type Observer interface {
+	Attempted(d Delivery, r sender.Result)
+	Finished(d Delivery, s State) // Sent or Parked
+	Retried(d Delivery, rateLimited bool)
+}
+
+// Policy is when to retry and when to give up.
+type Policy struct {
+	Base        time.Duration // first backoff, doubled each attempt
+	MaxDelay    time.Duration // cap of one backoff
+	MaxAttempts int           // attempts in all; rate-limit waits do not count
+	MaxAge      time.Duration // from acceptance (or replay) to giving up
+}
+
+// WorkerOptions configures a Worker.
+type WorkerOptions struct {
+	Queue       *Queue
+	Sender      Sender
+	Policy      Policy
+	Concurrency int
+	// RateLimit is the most requests per second per subaccount.
+	RateLimit float64
+	Log       zerolog.Logger
+	Observer  Observer
+	// Rand returns a number in [0, 1) for jitter; Now is the clock.
+	Rand            func() float64
+	Now             func() time.Time
+	ShutdownTimeout time.Duration
+	// Mask hides a phone number in logs.
+	Mask func(string) string
+}
+
+// Worker sends queued deliveries.
+type Worker struct {
+	o      WorkerOptions
+	srv    *asynq.Server
+	mu     sync.Mutex
+	limits map[string]*rate.Limiter
+}
+
+// NewWorker returns a worker pool over o.Queue.
+func NewWorker(o WorkerOptions) *Worker {
+	w := &Worker{o: o, limits: map[string]*rate.Limiter{}}
+	w.srv = asynq.NewServerFromRedisClient(o.Queue.rdb, asynq.Config{
+		Concurrency: o.Concurrency,
+		Queues:      map[string]int{o.Queue.name: 1},
+		// asynq polls an empty queue once a second by default: a quiet
+		// bridge would sit on a new delivery for ~0.9 s.
+		TaskCheckInterval: 10 * time.Millisecond,
+		// Retries become due in whole seconds; check them often so a
+		// Retry-After is honoured to the second, not to asynq's 5 s tick.
+		DelayedTaskCheckInterval: 200 * time.Millisecond,
+		RetryDelayFunc:           retryDelay,
+		IsFailure: func(err error) bool {
+			var r *retryError
+			return !errors.As(err, &r) || r.countsAsAttempt
+		},
+		ShutdownTimeout: o.ShutdownTimeout,
+		Logger:          asynqLogger{o.Log},
+		LogLevel:        asynq.WarnLevel,
+	})
+	return w
+}
+
+// Run sends until ctx is done, then lets in-flight attempts finish (up to
+// the shutdown timeout); unfinished ones go back to the queue.
+func (w *Worker) Run(ctx context.Context) error {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(taskType, w.process)
+	if err := w.srv.Start(mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	w.srv.Shutdown()
+	return nil
+}
+
+// retryError carries the worker's own decision to asynq's RetryDelayFunc.
+type retryError struct {
+	delay           time.Duration
+	countsAsAttempt bool
+	err             error
+}
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
+
+func retryDelay(_ int, err error, _ *asynq.Task) time.Duration {
+	var r *retryError
+	if errors.As(err, &r) {
+		return wholeSeconds(r.delay, time.Now())
+	}
+	return time.Second
+}
+
+// wholeSeconds stretches d so that now+d lands on a whole second at or after
+// now+d: asynq stores due times truncated to the second, which would
+// otherwise run a 2 s Retry-After after 1.6 s.
+func wholeSeconds(d time.Duration, now time.Time) time.Duration {
+	due := now.Add(d)
+	if due.Truncate(time.Second).Equal(due) {
+		return d
+	}
+	return due.Truncate(time.Second).Add(time.Second).Sub(now)
+}
+
+// Backoff is the delay before attempt+1: full jitter over base·2^(attempt-1),
+// capped at max.
+func Backoff(attempt int, base, max time.Duration, random float64) time.Duration {
+	ceiling := float64(base) * math.Pow(2, float64(attempt-1))
+	if ceiling > float64(max) || math.IsInf(ceiling, 0) {
+		ceiling = float64(max)
+	}
+	return time.Duration(random * ceiling)
+}
+
+func (w *Worker) limiter(subaccount string) *rate.Limiter {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	l, ok := w.limits[subaccount]
+	if !ok {
+		burst := max(1, int(w.o.RateLimit/10))
+		l = rate.NewLimiter(rate.Limit(w.o.RateLimit), burst)
+		w.limits[subaccount] = l
+	}
+	return l
+}
+
+func (w *Worker) process(ctx context.Context, t *asynq.Task) error {
+	var d Delivery
+	if err := json.Unmarshal(t.Payload(), &d); err != nil {
+		return fmt.Errorf("%w: unreadable delivery: %v", asynq.SkipRetry, err)
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	attempt := retried + 1
+	log := w.o.Log.With().Str("delivery", d.ID).Str("rule", d.Rule).Str("ticket", d.Ticket).
+		Str("channel", string(d.Message.Channel)).Str("to", w.o.Mask(d.Message.To)).Int("attempt", attempt).Logger()
+
+	if err := w.limiter(d.Message.Subaccount).Wait(ctx); err != nil {
+		// Shutting down: back to the queue without counting an attempt.
+		return &retryError{delay: 0, err: err}
+	}
+	res, err := w.o.Sender.Send(ctx, d.Message)
+	if w.o.Observer != nil {
+		w.o.Observer.Attempted(d, res)
+	}
+	rec := Attempt{Attempts: attempt, Status: res.Status, Code: res.Code, Message: res.Message, UMID: res.UMID, At: w.o.Now()}
+	if b, jerr := json.Marshal(rec); jerr == nil {
+		_, _ = t.ResultWriter().Write(b)
+	}
+	ev := log.Info()
+	if err != nil {
+		ev = log.Warn()
+	}
+	ev = ev.Str("outcome", string(res.Outcome)).Int("status", res.Status).Dur("latency", res.Latency)
+	if res.UMID != "" {
+		ev = ev.Str("umid", res.UMID)
+	}
+	if err != nil {
+		ev = ev.Int("code", res.Code).Str("error", res.Message)
+	}
+
+	if err == nil {
+		ev.Msg("delivered to 8x8")
+		w.finished(d, Sent)
+		return nil
+	}
+	if res.Outcome != sender.Retryable {
+		ev.Msg("8x8 refused the delivery; parked")
+		w.finished(d, Parked)
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+
+	// A rate limit is a wait, not a failed attempt.
+	rateLimited := res.Status == 429
+	delay := res.RetryAfter
+	if delay == 0 {
+		delay = Backoff(attempt, w.o.Policy.Base, w.o.Policy.MaxDelay, w.o.Rand())
+	}
+	if reason, park := w.exhausted(ctx, d, retried, rateLimited, delay); park {
+		ev.Str("parked_because", reason).Msg("8x8 did not accept the delivery in time; parked")
+		w.finished(d, Parked)
+		return fmt.Errorf("%w: %v (%s)", asynq.SkipRetry, err, reason)
+	}
+	ev.Dur("retry_in", delay).Bool("rate_limited", rateLimited).Msg("8x8 did not accept the delivery yet; will retry")
+	if w.o.Observer != nil {
+		w.o.Observer.Retried(d, rateLimited)
+	}
+	return &retryError{delay: delay, countsAsAttempt: !rateLimited, err: err}
+}
+
+// exhausted decides whether a retryable failure should be parked instead:
+// out of attempts, or the next try would fall past the maximum age. Both are
+// counted from the last replay, if any.
+func (w *Worker) exhausted(ctx context.Context, d Delivery, retried int, rateLimited bool, delay time.Duration) (string, bool) {
+	p := w.o.Policy
+	attempts, since := retried+1, d.AcceptedAt
+	over := func() bool {
+		return (!rateLimited && attempts >= p.MaxAttempts) || w.o.Now().Add(delay).After(since.Add(p.MaxAge))
+	}
+	if !over() {
+		return "", false
+	}
+	if m, ok := w.o.Queue.replayMark(ctx, d.ID); ok {
+		attempts, since = retried+1-m.RetriedBase, m.At
+		if !over() {
+			return "", false
+		}
+	}
+	if !rateLimited && attempts >= p.MaxAttempts {
+		return fmt.Sprintf("%d attempts made", attempts), true
+	}
+	return fmt.Sprintf("next attempt would be more than %s after acceptance", p.MaxAge), true
+}
+
+func (w *Worker) finished(d Delivery, s State) {
+	if w.o.Observer != nil {
+		w.o.Observer.Finished(d, s)
+	}
+}
+
+// asynqLogger sends asynq's own messages through zerolog.
+type asynqLogger struct{ l zerolog.Logger }
+
+func (a asynqLogger) Debug(args ...any) {
+	a.l.Debug().Str("component", "asynq").Msg(fmt.Sprint(args...))
+}
+func (a asynqLogger) Info(args ...any) { a.l.Info().Str("component", "asynq").Msg(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any) { a.l.Warn().Str("component", "asynq").Msg(fmt.Sprint(args...)) }
+func (a asynqLogger) Error(args ...any) {
+	a.l.Error().Str("component", "asynq").Msg(fmt.Sprint(args...))
+}
+func (a asynqLogger) Fatal(args ...any) {
+	a.l.Fatal().Str("component", "asynq").Msg(fmt.Sprint(args...))
+}
