@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -59,9 +60,13 @@ type Result struct {
 	// or the REJECTED status description).
 	Code    int
 	Message string
+	// ErrorID is 8x8's errorId of an error answer: the reference 8x8 support
+	// asks for.
+	ErrorID string
 	// UMID is 8x8's message id when the message was accepted.
 	UMID string
-	// RetryAfter is 8x8's Retry-After, zero when not given.
+	// RetryAfter is 8x8's Retry-After (any answer but Sent), zero when not
+	// given; the retry policy decides whether to honour it.
 	RetryAfter time.Duration
 	// Latency is how long the HTTP exchange took.
 	Latency time.Duration
@@ -69,7 +74,19 @@ type Result struct {
 
 // Error is returned by Send for anything but Sent, so callers can use the
 // ordinary error path while the decision stays made in one place.
-type Error struct{ Result Result }
+type Error struct {
+	Result Result
+	// Err is the cause when it is not 8x8's answer: ErrInvalidMessage, or the
+	// transport error (so errors.Is(err, context.Canceled) tells a shutdown).
+	// Its text is redacted like Result.Message: it never carries the API key.
+	Err error
+}
+
+// ErrInvalidMessage is the cause of a Permanent Result for a message that was
+// refused before any request was made (empty text, bad number, ...).
+var ErrInvalidMessage = errors.New("invalid message")
+
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	switch {
