@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/config"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/queue"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/store"
+)
+
+// rulesCommand is `bridge rules check [FILE]`: validate without starting
+// anything, like amtool check-config.
+func rulesCommand(args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "check" {
+		return &exitError{2, errors.New("usage: bridge rules check [FILE]")}
+	}
+	file := getenv(config.Prefix + "_RULES_FILE")
+	if file == "" {
+		file = "rules.yaml"
+	}
+	if len(args) > 1 {
+		file = args[1]
+	}
+	set, err := loadRules(file)
+	if err != nil {
+		// Every problem, one per line, FILE:LINE: rule NAME: what is wrong.
+		return &exitError{1, err}
+	}
+	channels := map[string]int{}
+	for _, r := range set.Rules {
+		switch {
+		case r.SMS != nil:
+			channels["sms"]++
+		case r.WhatsApp != nil && r.WhatsApp.Template != nil:
+			channels["whatsapp template"]++
+		default:
+			channels["whatsapp text"]++
+		}
+	}
+	var parts []string
+	for _, ch := range []string{"sms", "whatsapp template", "whatsapp text"} {
+		if n := channels[ch]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, ch))
+		}
+	}
+	_, err = fmt.Fprintf(stdout, "%s: OK, %d rules (%s)\n", file, len(set.Rules), strings.Join(parts, ", "))
+	return err
+}
+
+// deliveriesCommand lists and replays deliveries straight from Redis, for an
+// operator with a shell and no admin token.
+func deliveriesCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.RedisURL == "" {
+		return errors.New("BRIDGE_REDIS_URL is not set: the embedded store lives inside the running bridge; use GET /deliveries there")
+	}
+	st, err := store.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	q := queue.New(st.Client, cfg.Queue, time.Now)
+
+	switch {
+	case len(args) >= 1 && args[0] == "list":
+		state := queue.Parked
+		if len(args) > 1 {
+			state = queue.State(args[1])
+		}
+		infos, err := q.List(ctx, state, 1000)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tRULE\tTICKET\tCHANNEL\tTO\tATTEMPTS\tSTATUS\tCODE\tMESSAGE\tPARKED AT")
+		for _, in := range infos {
+			parked := ""
+			if !in.ParkedAt.IsZero() {
+				parked = in.ParkedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", in.ID, in.Rule, in.Ticket, in.Message.Channel,
+				phone.Mask(in.Message.To), in.Last.Attempts, in.Last.Status, in.Last.Code, in.Last.Message, parked)
+		}
+		return tw.Flush()
+	case len(args) == 2 && args[0] == "replay":
+		if err := q.Replay(ctx, args[1]); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(stdout, "%s queued again\n", args[1])
+		return err
+	default:
+		return &exitError{2, errors.New("usage: bridge deliveries list [STATE] | bridge deliveries replay ID")}
+	}
+}
+
+// healthcheck is the container's health check: the image has no shell or
+// curl, so the binary asks itself.
+func healthcheck(ctx context.Context, getenv func(string) string) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("BRIDGE_ADDR=%q: %v", cfg.Addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func printConfig(stdout io.Writer) error {
+	var c config.Config
+	return envconfig.Usagef(config.Prefix, &c, stdout, "{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}")
+}

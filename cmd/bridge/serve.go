@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/config"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/metrics"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/queue"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/server"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/store"
+)
+
+func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
+	if cfg.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	}
+	level, _ := zerolog.ParseLevel(cfg.LogLevel)
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// senders returns what sends (the 8x8 client, or the dry run when there is
+// no API key) and what shows requests (always the real client, so /test
+// shows the exact URL and body in either mode).
+func senders(cfg config.Config, log zerolog.Logger) (queue.Sender, *sender.Client, string, error) {
+	smsURL, chatURL, err := sender.BaseURLs(cfg.Region)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("BRIDGE_8X8_REGION=%q is not valid: %v", cfg.Region, err)
+	}
+	if cfg.SMSURL != "" {
+		smsURL = cfg.SMSURL
+	}
+	if cfg.ChatAppsURL != "" {
+		chatURL = cfg.ChatAppsURL
+	}
+	for name, u := range map[string]string{"BRIDGE_8X8_SMS_URL": smsURL, "BRIDGE_8X8_CHATAPPS_URL": chatURL} {
+		if err := checkURL(u); err != nil {
+			return nil, nil, "", fmt.Errorf("%s=%q is not valid: %v", name, u, err)
+		}
+	}
+	client := sender.NewClient(sender.Options{SMSURL: smsURL, ChatAppsURL: chatURL, APIKey: cfg.APIKey})
+	if cfg.DryRun() {
+		return sender.NewDryRun(log, 100), client, "dry_run", nil
+	}
+	return client, client, cfg.Region, nil
+}
+
+func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stdout)
+
+	snd, client, mode, err := senders(cfg, log)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	q := queue.New(st.Client, cfg.Queue, time.Now)
+	met := metrics.New(version, q.Depth)
+	rl, err := newReloader(cfg.RulesFile, log, met.Reload)
+	if err != nil {
+		return err
+	}
+
+	worker := queue.NewWorker(queue.WorkerOptions{
+		Queue:  q,
+		Sender: snd,
+		Policy: queue.Policy{
+			Base: cfg.RetryBase, MaxDelay: cfg.RetryMaxDelay,
+			MaxAttempts: cfg.RetryMaxAttempts, MaxAge: cfg.RetryMaxAge,
+		},
+		Concurrency:     cfg.Workers,
+		RateLimit:       float64(cfg.RateLimit),
+		Log:             log,
+		Observer:        met,
+		Rand:            rand.Float64,
+		Now:             time.Now,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Mask:            phone.Mask,
+	})
+
+	handler := server.New(server.Options{
+		Rules: rl, Queue: q, Sender: snd, Requester: client, Metrics: met, Log: log, Now: time.Now,
+		MaxBody: int64(cfg.MaxBody), SigningSecret: cfg.SigningSecret, ZendeskToken: cfg.ZendeskToken,
+		MaxSkew: cfg.MaxSkew, AdminToken: cfg.AdminToken, DryRun: cfg.DryRun(), Durable: st.Durable,
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("BRIDGE_ADDR=%q: cannot listen: %v", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+
+	ev := log.Info().Str("addr", ln.Addr().String()).Str("version", version).
+		Bool("durable", st.Durable).Str("sender", mode).Str("inbound_auth", inboundAuth(cfg)).
+		Bool("admin_routes", cfg.AdminToken != "").Int("rules", len(rl.Current().Rules)).Int("workers", cfg.Workers)
+	if st.Durable {
+		ev = ev.Str("store", "redis")
+	} else {
+		ev = ev.Str("store", "embedded").Str("store_warning", "not durable: set BRIDGE_REDIS_URL")
+	}
+	if cfg.DryRun() {
+		ev = ev.Str("sender_note", "no BRIDGE_8X8_API_KEY: dry run, nothing is sent to 8x8")
+	}
+	ev.Msg("bridge listening")
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- worker.Run(runCtx) }()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(ln) }()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	stopWatch := rl.watch(runCtx)
+	defer stopWatch()
+
+	for {
+		select {
+		case <-hup:
+			rl.reload("SIGHUP")
+			continue
+		case err := <-serveDone:
+			cancel()
+			<-workerDone
+			return fmt.Errorf("http server: %w", err)
+		case <-ctx.Done():
+		}
+		break
+	}
+
+	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: no new requests, finishing in-flight ones")
+	sctx, scancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer scancel()
+	shutdownErr := srv.Shutdown(sctx)
+	cancel() // the worker finishes in-flight attempts; the rest stays queued
+	<-workerDone
+	if shutdownErr != nil && !errors.Is(shutdownErr, http.ErrServerClosed) {
+		log.Warn().Err(shutdownErr).Msg("some requests did not finish in time")
+	}
+	log.Info().Msg("bridge stopped")
+	return nil
+}
+
+func inboundAuth(cfg config.Config) string {
+	switch {
+	case cfg.SigningSecret != "" && cfg.ZendeskToken != "":
+		return "signature+bearer"
+	case cfg.SigningSecret != "":
+		return "signature"
+	case cfg.ZendeskToken != "":
+		return "bearer"
+	default:
+		return "none (dry run only)"
+	}
+}
+
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("want an http:// or https:// base URL")
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender/fake8x8"
+)
+
+// The README's own example: a dry-run bridge on the shipped rules.yaml, and
+// examples/ticket.json posted to /test.
+func TestTestEndpointOnShippedExample(t *testing.T) {
+	t.Parallel()
+	b := start(t, map[string]string{"BRIDGE_ADDR": "127.0.0.1:0", "BRIDGE_RULES_FILE": "../../rules.yaml"})
+	body, err := os.ReadFile("../../examples/ticket.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := b.do(t, http.MethodPost, "/test", body, nil) // open: a dry-run bridge cannot send
+	if a.Status != http.StatusOK || a.Body["dry_run"] != true {
+		t.Fatalf("/test: %d %s", a.Status, a.Raw)
+	}
+	r := ruleResults(a)
+	sms := r["solved-sms"]
+	if sms["matched"] != true || sms["to"] != "+6591234567" || sms["channel"] != "sms" ||
+		sms["url"] != "https://sms.8x8.com/api/v1/subaccounts/Acme_SMS/messages" ||
+		sms["once_key"] != "solved-sms/12345" || sms["already_fired"] != false {
+		t.Fatalf("solved-sms: %v", sms)
+	}
+	info := sms["sms"].(map[string]any)
+	if info["encoding"] != "GSM7" || info["segments"].(float64) != 1 {
+		t.Fatalf("sms info: %v", info)
+	}
+	sent := sms["body"].(map[string]any)
+	if sent["destination"] != "+6591234567" || !strings.HasPrefix(sent["text"].(string), "Hi Mei Ling, your ticket #12345 is solved.") {
+		t.Fatalf("body: %v", sent)
+	}
+	if wa := r["vip-update-whatsapp"]; wa["matched"] != false || !strings.Contains(wa["reason"].(string), "status") {
+		t.Fatalf("vip-update-whatsapp: %v", wa)
+	}
+}
+
+func TestTestEndpointNeedsAdminTokenAndSendsToTestNumber(t *testing.T) {
+	t.Parallel()
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	b := start(t, withRedis(t, baseEnv(t, fake)))
+	body := ticket("61", "solved", "", "9123 4567")
+	if a := b.do(t, http.MethodPost, "/test", body, nil); a.Status != http.StatusUnauthorized || a.Body["error"] != "unauthorized" {
+		t.Fatalf("/test without the admin token: %d %s", a.Status, a.Raw)
+	}
+	a := b.admin(t, http.MethodPost, "/test", body)
+	if a.Status != http.StatusOK || ruleResults(a)["solved-sms"]["matched"] != true {
+		t.Fatalf("/test: %d %s", a.Status, a.Raw)
+	}
+	for _, secret := range []string{testAPIKey, testSecret, testAdmin} {
+		if strings.Contains(a.Raw, secret) {
+			t.Fatalf("/test output shows a secret: %s", a.Raw)
+		}
+	}
+	// A bare + decodes to a space: it still counts as +.
+	for i, to := range []string{"%2B6598765432", "+6598765432"} {
+		a = b.admin(t, http.MethodPost, "/test?send=1&rule=solved-sms&to="+to, body)
+		send, _ := ruleResults(a)["solved-sms"]["send"].(map[string]any)
+		if a.Status != 200 || send["outcome"] != "sent" || send["to"] != "+6598****32" {
+			t.Fatalf("send=1 to=%s: %d %s", to, a.Status, a.Raw)
+		}
+		req := waitRequests(t, fake, i+1)[i]
+		var sent map[string]any
+		_ = json.Unmarshal(req.Body, &sent)
+		if sent["destination"] != "+6598765432" {
+			t.Fatalf("test send went to %v", sent["destination"])
+		}
+	}
+	// Nothing was claimed: the real webhook still queues.
+	if a := b.webhook(t, "/webhooks/zendesk/solved-sms", body, ""); ruleResults(a)["solved-sms"]["result"] != "queued" {
+		t.Fatalf("after /test send: %s", a.Raw)
+	}
+	if a := b.admin(t, http.MethodPost, "/test?send=1&to=12", body); a.Status != http.StatusUnprocessableEntity || a.Body["error"] != "invalid_phone" {
+		t.Fatalf("bad test number: %d %s", a.Status, a.Raw)
+	}
+	if a := b.admin(t, http.MethodPost, "/test?send=1", body); a.Status != http.StatusBadRequest || a.Body["error"] != "missing_to" {
+		t.Fatalf("no test number: %d %s", a.Status, a.Raw)
+	}
+}
+
+// Startup refuses what would be unsafe or wrong, naming the variable.
+func TestStartupRefusals(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"BRIDGE_8X8_API_KEY": "k"}, "BRIDGE_ZENDESK_SIGNING_SECRET"},
+		{map[string]string{"BRIDGE_8X8_REGION": "mars"}, "BRIDGE_8X8_REGION"},
+		{map[string]string{"BRIDGE_RETRY_BASE": "fast"}, "BRIDGE_RETRY_BASE"},
+		{map[string]string{"BRIDGE_RULES_FILE": "testdata/missing.yaml"}, "missing.yaml"},
+		{map[string]string{"BRIDGE_REDIS_URL": "http://nope"}, "BRIDGE_REDIS_URL"},
+	}
+	for _, c := range cases {
+		c.env["BRIDGE_ADDR"] = "127.0.0.1:0"
+		if _, ok := c.env["BRIDGE_RULES_FILE"]; !ok {
+			c.env["BRIDGE_RULES_FILE"] = "testdata/rules.yaml"
+		}
+		err := run(t.Context(), nil, func(k string) string { return c.env[k] }, &lines{addr: make(chan string, 1)}, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("run(%v) = %v, want an error naming %s", c.env, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/queue"
+)
+
+// deliveryJSON is a delivery as the operator sees it.
+type deliveryJSON struct {
+	ID            string     `json:"id"`
+	State         string     `json:"state"`
+	Rule          string     `json:"rule"`
+	Ticket        string     `json:"ticket"`
+	Channel       string     `json:"channel"`
+	To            string     `json:"to"`
+	Key           string     `json:"key,omitempty"`
+	Attempts      int        `json:"attempts"`
+	LastStatus    int        `json:"last_status"`
+	LastCode      int        `json:"last_code"`
+	LastMessage   string     `json:"last_message"`
+	UMID          string     `json:"umid,omitempty"`
+	AcceptedAt    time.Time  `json:"accepted_at"`
+	ParkedAt      *time.Time `json:"parked_at,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+}
+
+func toJSON(in queue.Info) deliveryJSON {
+	d := deliveryJSON{
+		ID: in.ID, State: string(in.State), Rule: in.Rule, Ticket: in.Ticket,
+		Channel: string(in.Message.Channel), To: phone.Mask(in.Message.To), Key: in.Key,
+		Attempts: in.Last.Attempts, LastStatus: in.Last.Status, LastCode: in.Last.Code,
+		LastMessage: in.Last.Message, UMID: in.Last.UMID, AcceptedAt: in.AcceptedAt,
+	}
+	if !in.ParkedAt.IsZero() {
+		d.ParkedAt = &in.ParkedAt
+	}
+	if !in.NextAttemptAt.IsZero() {
+		d.NextAttemptAt = &in.NextAttemptAt
+	}
+	return d
+}
+
+func (s *server) listDeliveries(c echo.Context) error {
+	state := queue.State(c.QueryParam("state"))
+	if state == "" {
+		state = queue.Parked
+	}
+	valid := false
+	for _, st := range queue.States {
+		valid = valid || st == state
+	}
+	if !valid {
+		return fail(http.StatusBadRequest, "invalid_state", "state must be one of queued, active, retrying, parked or sent.").with("state", string(state))
+	}
+	limit := 100
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			return fail(http.StatusBadRequest, "invalid_limit", "limit must be a whole number from 1 to 1000.")
+		}
+		limit = n
+	}
+	infos, err := s.Queue.List(c.Request().Context(), state, limit)
+	if err != nil {
+		e := fail(http.StatusServiceUnavailable, "store_unavailable", "The store does not answer: "+storeError(err)+".")
+		e.Header = http.Header{"Retry-After": {"5"}}
+		return e
+	}
+	out := make([]deliveryJSON, 0, len(infos))
+	for _, in := range infos {
+		out = append(out, toJSON(in))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"state": state, "deliveries": out})
+}
+
+func (s *server) replay(c echo.Context) error {
+	id := c.Param("id")
+	err := s.Queue.Replay(c.Request().Context(), id)
+	switch {
+	case errors.Is(err, queue.ErrNotFound):
+		return fail(http.StatusNotFound, "unknown_delivery", "There is no delivery with that id (it may have been trimmed).").with("id", id)
+	case errors.Is(err, queue.ErrNotParked):
+		return fail(http.StatusConflict, "not_parked", "Only parked deliveries can be replayed: "+err.Error()+".").with("id", id)
+	case err != nil:
+		e := fail(http.StatusServiceUnavailable, "store_unavailable", "The store does not answer: "+storeError(err)+".")
+		e.Header = http.Header{"Retry-After": {"5"}}
+		return e
+	}
+	s.Log.Info().Str("delivery", id).Msg("parked delivery replayed")
+	return c.JSON(http.StatusAccepted, map[string]any{"id": id, "state": queue.Queued, "message": "Queued again with the same clientMessageId."})
+}

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// apiError is every error answer: {"error": code, "message": sentence, ...}.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+	Details map[string]any
+	Header  http.Header
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func fail(status int, code, message string) *apiError {
+	return &apiError{Status: status, Code: code, Message: message}
+}
+
+func (e *apiError) with(k string, v any) *apiError {
+	if e.Details == nil {
+		e.Details = map[string]any{}
+	}
+	e.Details[k] = v
+	return e
+}
+
+// routerCodes names the router's own errors in the same shape as ours.
+var routerCodes = map[int][2]string{
+	http.StatusNotFound:              {"not_found", "There is nothing at this path; see the README for the bridge's routes."},
+	http.StatusMethodNotAllowed:      {"method_not_allowed", "This path does not take that method."},
+	http.StatusRequestEntityTooLarge: {"body_too_large", "The request body is too large."},
+	http.StatusUnsupportedMediaType:  {"unsupported_media_type", "Send JSON."},
+}
+
+// errorHandler replaces Echo's {"message": ...} with the bridge's shape.
+func errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			code, msg := "error", http.StatusText(he.Code)
+			if rc, ok := routerCodes[he.Code]; ok {
+				code, msg = rc[0], rc[1]
+			}
+			ae = &apiError{Status: he.Code, Code: code, Message: msg}
+		} else {
+			ae = fail(http.StatusInternalServerError, "internal_error", "The bridge failed unexpectedly; the error is in its log.")
+			c.Logger().Error(err)
+		}
+	}
+	body := map[string]any{}
+	for k, v := range ae.Details {
+		body[k] = v
+	}
+	body["error"], body["message"] = ae.Code, ae.Message
+	for k, vs := range ae.Header {
+		for _, v := range vs {
+			c.Response().Header().Add(k, v)
+		}
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(ae.Status)
+		return
+	}
+	_ = c.JSON(ae.Status, body)
+}

@@ -1,0 +1,196 @@
+// Package server is the bridge's HTTP surface: Zendesk webhooks, the /test
+// dry run, the operator's delivery routes, health and metrics.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/queue"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/rules"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender"
+)
+
+// Queue is what the server needs of the delivery queue.
+type Queue interface {
+	Enqueue(ctx context.Context, d queue.Delivery, window time.Duration) (bool, error)
+	Fired(ctx context.Context, id string) (queue.State, bool, error)
+	List(ctx context.Context, s queue.State, limit int) ([]queue.Info, error)
+	Replay(ctx context.Context, id string) error
+	Ping(ctx context.Context) error
+}
+
+// Sender sends a /test message at once, outside the queue.
+type Sender interface {
+	Send(ctx context.Context, m sender.Message) (sender.Result, error)
+}
+
+// Requester shows what would be posted to 8x8.
+type Requester interface {
+	Request(m sender.Message) (url string, body []byte, err error)
+}
+
+// Metrics is what the server counts.
+type Metrics interface {
+	Webhook(outcome string)
+	RuleResult(rule, result string)
+	Handler() http.Handler
+}
+
+// Rules is the current rule set and the result of its last load.
+type Rules interface {
+	Current() *rules.Set
+	Status() any
+}
+
+// Options are the server's dependencies and settings.
+type Options struct {
+	Rules     Rules
+	Queue     Queue
+	Sender    Sender
+	Requester Requester
+	Metrics   Metrics
+	Log       zerolog.Logger
+	Now       func() time.Time
+
+	MaxBody       int64
+	SigningSecret string
+	ZendeskToken  string
+	MaxSkew       time.Duration
+	AdminToken    string
+	DryRun        bool
+	Durable       bool
+	// DefaultCountry reads a /test?to= number written without a country code.
+}
+
+type server struct{ Options }
+
+// New returns the bridge's HTTP handler.
+func New(o Options) http.Handler {
+	s := &server{o}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler
+	e.Logger.SetOutput(io.Discard)
+	s.routes(e)
+	return e
+}
+
+// routes is the whole API surface.
+func (s *server) routes(e *echo.Echo) {
+	e.POST("/webhooks/zendesk", s.webhook)
+	e.POST("/webhooks/zendesk/:rule", s.webhook)
+
+	e.POST("/test", s.test, s.requireAdmin)
+	e.GET("/deliveries", s.listDeliveries, s.requireAdmin)
+	e.POST("/deliveries/:id/replay", s.replay, s.requireAdmin)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.Metrics.Handler()))
+}
+
+// requireAdmin guards the admin routes with BRIDGE_ADMIN_TOKEN. With no
+// token the routes do not exist, except a dry-run bridge's /test, which
+// cannot send and so is safe to leave open.
+func (s *server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.AdminToken == "" {
+			if s.DryRun && c.Path() == "/test" {
+				return next(c)
+			}
+			return fail(http.StatusNotFound, "not_found", "Admin routes are off: set BRIDGE_ADMIN_TOKEN to use them.")
+		}
+		if !bearer(c.Request(), s.AdminToken) {
+			return unauthorized("Send the admin token as Authorization: Bearer <BRIDGE_ADMIN_TOKEN>.")
+		}
+		return next(c)
+	}
+}
+
+func unauthorized(msg string) *apiError {
+	e := fail(http.StatusUnauthorized, "unauthorized", msg)
+	e.Header = http.Header{"Www-Authenticate": {`Bearer realm="bridge"`}}
+	return e
+}
+
+// bearer compares the request's bearer token in constant time.
+func bearer(r *http.Request, token string) bool {
+	h := r.Header.Get("Authorization")
+	const prefix = "bearer "
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h[len(prefix):])), []byte(token)) == 1
+}
+
+// readBody reads at most limit bytes. A larger body is read on (up to a
+// bound) and discarded before answering 413, so a client still sending sees
+// the status rather than a reset connection.
+func readBody(c echo.Context, limit int64) ([]byte, error) {
+	r := c.Request()
+	if r.ContentLength > limit {
+		_, _ = io.CopyN(io.Discard, r.Body, 4*limit)
+		return nil, tooLarge(limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, fail(http.StatusBadRequest, "unreadable_body", "The request body could not be read.")
+	}
+	if int64(len(b)) > limit {
+		_, _ = io.CopyN(io.Discard, r.Body, 4*limit)
+		return nil, tooLarge(limit)
+	}
+	return b, nil
+}
+
+func tooLarge(limit int64) *apiError {
+	e := fail(http.StatusRequestEntityTooLarge, "body_too_large",
+		"The body is larger than BRIDGE_MAX_BODY allows; send ticket ids and short fields, not whole comments.")
+	e.Header = http.Header{"Connection": {"close"}}
+	return e.with("limit_bytes", limit)
+}
+
+func (s *server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"status": "ok"})
+}
+
+func (s *server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	store := "redis"
+	if !s.Durable {
+		store = "embedded"
+	}
+	if err := s.Queue.Ping(ctx); err != nil {
+		e := fail(http.StatusServiceUnavailable, "store_unavailable", "The store does not answer: "+storeError(err))
+		e.Header = http.Header{"Retry-After": {"5"}}
+		return e.with("store", store).with("durable", s.Durable).with("rules", s.Rules.Status())
+	}
+	body := map[string]any{"status": "ready", "store": store, "durable": s.Durable, "dry_run": s.DryRun, "rules": s.Rules.Status()}
+	if !s.Durable {
+		body["warning"] = "the embedded store is not durable: queued deliveries and fire-once keys are lost on restart; set BRIDGE_REDIS_URL"
+	}
+	return c.JSON(http.StatusOK, body)
+}
+
+// storeError says what went wrong with the store without quoting anything
+// that may hold a password.
+func storeError(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	case strings.Contains(err.Error(), "refused"):
+		return "connection refused"
+	default:
+		return "unreachable"
+	}
+}

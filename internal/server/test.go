@@ -1,0 +1,159 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/notify"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/zendesk"
+)
+
+// testRule is one rule's line in a /test answer.
+type testRule struct {
+	Rule    string `json:"rule"`
+	Matched bool   `json:"matched"`
+	Reason  string `json:"reason,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	// To is shown whole: it is the number from the sample ticket the admin
+	// sent, answered to the admin alone.
+	To           string          `json:"to,omitempty"`
+	URL          string          `json:"url,omitempty"`
+	Body         json.RawMessage `json:"body,omitempty"`
+	SMS          *smsInfo        `json:"sms,omitempty"`
+	OnceKey      string          `json:"once_key,omitempty"`
+	DeliveryID   string          `json:"delivery_id,omitempty"`
+	AlreadyFired *bool           `json:"already_fired,omitempty"`
+	FiredState   string          `json:"fired_state,omitempty"`
+	Send         *testSend       `json:"send,omitempty"`
+}
+
+type smsInfo struct {
+	Encoding   string `json:"encoding"`
+	Segments   int    `json:"segments"`
+	Characters int    `json:"characters"`
+}
+
+type testSend struct {
+	To      string `json:"to"`
+	Outcome string `json:"outcome"`
+	UMID    string `json:"umid,omitempty"`
+	Status  int    `json:"status,omitempty"`
+	Code    int    `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// test is the support-ops dry run: what each rule would do with a sample
+// ticket. It claims nothing; with send=1 it really sends, to the given test
+// number only.
+func (s *server) test(c echo.Context) error {
+	body, err := readBody(c, s.MaxBody)
+	if err != nil {
+		return err
+	}
+	data, err := zendesk.DecodeBody(body)
+	if err != nil {
+		return fail(http.StatusBadRequest, "malformed_json", "The body is not valid JSON: "+err.Error()+".")
+	}
+	set := s.Rules.Current()
+	send := c.QueryParam("send") == "1" || strings.EqualFold(c.QueryParam("send"), "true")
+	var testTo string
+	if send {
+		raw := c.QueryParam("to")
+		if strings.TrimSpace(raw) == "" {
+			return fail(http.StatusBadRequest, "missing_to", "send=1 needs to=<test number>, URL-encoded (%2B for +).")
+		}
+		// A bare + in a query string decodes to a space.
+		if strings.HasPrefix(raw, " ") {
+			raw = "+" + strings.TrimLeft(raw, " ")
+		}
+		testTo, err = phone.Normalize(raw, set.Defaults.Country)
+		if err != nil {
+			var pe *phone.Error
+			if errors.As(err, &pe) {
+				return fail(http.StatusUnprocessableEntity, pe.Code, "The test number is refused: "+pe.Reason+".")
+			}
+			return fail(http.StatusUnprocessableEntity, "invalid_phone", "The test number is refused.")
+		}
+	}
+
+	in := notify.Input{Data: data, InvocationID: c.Request().Header.Get(zendesk.HeaderInvocationID), Now: s.Now()}
+	decisions := notify.Plan(set, in)
+	if name := c.QueryParam("rule"); name != "" {
+		r, ok := set.Rule(name)
+		if !ok {
+			return fail(http.StatusNotFound, "unknown_rule", fmt.Sprintf("rules.yaml has no rule named %q.", name)).with("rule", name)
+		}
+		decisions = []notify.Decision{notify.Decide(set, r, in)}
+	}
+
+	ctx := c.Request().Context()
+	out := make([]testRule, 0, len(decisions))
+	matched := 0
+	for _, d := range decisions {
+		tr := testRule{Rule: d.Rule, Matched: d.Matched, Reason: d.Why}
+		if d.Matched {
+			matched++
+		}
+		if d.Refusal != nil {
+			tr.Error, tr.Reason = d.Refusal.Code, d.Refusal.Reason
+		}
+		if d.Ready() {
+			m := d.Message
+			tr.Channel, tr.To = string(m.Channel), m.To
+			url, b, err := s.Requester.Request(m)
+			if err != nil {
+				tr.Error, tr.Reason = "invalid_message", err.Error()
+			} else {
+				tr.URL, tr.Body = url, b
+			}
+			if m.Channel == sender.SMS {
+				enc, segs := sender.SMSEncoding(m.Text)
+				tr.SMS = &smsInfo{Encoding: enc, Segments: segs, Characters: len([]rune(m.Text))}
+			}
+			if d.Once {
+				tr.OnceKey, tr.DeliveryID = d.Key.String(), d.ID
+				state, fired, err := s.Queue.Fired(ctx, d.ID)
+				if err != nil {
+					e := fail(http.StatusServiceUnavailable, "store_unavailable", "The store does not answer, so whether the rule already fired is unknown.")
+					e.Header = http.Header{"Retry-After": {"5"}}
+					return e
+				}
+				tr.AlreadyFired = &fired
+				tr.FiredState = string(state)
+			}
+			if send {
+				tr.Send = s.sendTest(c, m, testTo)
+			}
+		}
+		out = append(out, tr)
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"dry_run": s.DryRun,
+		"sent":    send && !s.DryRun,
+		"matched": matched,
+		"rules":   out,
+	})
+}
+
+// sendTest sends m to the test number at once, outside the queue: it claims
+// no fire-once key, and the answer shows what 8x8 said.
+func (s *server) sendTest(c echo.Context, m sender.Message, to string) *testSend {
+	m.To = to
+	m.ClientMessageID = notify.ClientMessageID("test"+strings.ReplaceAll(m.ClientMessageID, "-", ""), s.Now())
+	res, err := s.Sender.Send(c.Request().Context(), m)
+	ts := &testSend{To: phone.Mask(to), Outcome: string(res.Outcome), UMID: res.UMID, Status: res.Status}
+	if err != nil {
+		ts.Code, ts.Message = res.Code, res.Message
+	}
+	s.Log.Info().Str("rule", "test").Str("to", phone.Mask(to)).Str("channel", string(m.Channel)).
+		Str("outcome", string(res.Outcome)).Str("umid", res.UMID).Msg("test message sent")
+	return ts
+}

@@ -1,0 +1,177 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/notify"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/queue"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/zendesk"
+)
+
+// ruleResult is one rule's line in the answer to Zendesk.
+type ruleResult struct {
+	Rule     string `json:"rule"`
+	Result   string `json:"result"` // queued, duplicate, skipped
+	Delivery string `json:"delivery,omitempty"`
+	Channel  string `json:"channel,omitempty"`
+	To       string `json:"to,omitempty"` // masked
+	Error    string `json:"error,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func (s *server) webhook(c echo.Context) error {
+	req := c.Request()
+	log := s.Log.With().Str("invocation", req.Header.Get(zendesk.HeaderInvocationID)).Logger()
+	outcome := "error"
+	defer func() { s.Metrics.Webhook(outcome) }()
+
+	body, err := readBody(c, s.MaxBody)
+	if err != nil {
+		outcome = "too_large"
+		log.Warn().Str("outcome", outcome).Msg("webhook refused: body too large")
+		return err
+	}
+	if err := s.authenticate(req, body); err != nil {
+		outcome = "unauthorized"
+		log.Warn().Str("outcome", outcome).Str("reason", err.Message).Msg("webhook refused")
+		return err
+	}
+	data, err := zendesk.DecodeBody(body)
+	if err != nil {
+		outcome = "malformed"
+		log.Warn().Str("outcome", outcome).Err(err).Msg("webhook refused: malformed JSON")
+		return fail(http.StatusBadRequest, "malformed_json", "The body is not valid JSON: "+err.Error()+
+			". If a ticket field holds quotes or newlines, leave it out of the trigger's JSON body.")
+	}
+
+	set := s.Rules.Current()
+	in := notify.Input{Data: data, InvocationID: req.Header.Get(zendesk.HeaderInvocationID), Now: s.Now()}
+	var decisions []notify.Decision
+	if name := c.Param("rule"); name != "" {
+		r, ok := set.Rule(name)
+		if !ok {
+			outcome = "unknown_rule"
+			return fail(http.StatusNotFound, "unknown_rule", fmt.Sprintf("rules.yaml has no rule named %q.", name)).with("rule", name)
+		}
+		decisions = []notify.Decision{notify.Decide(set, r, in)}
+	} else {
+		decisions = notify.Plan(set, in)
+	}
+	ticket := ""
+	if len(decisions) > 0 {
+		ticket = decisions[0].Ticket
+	}
+	log = log.With().Str("ticket", ticket).Logger()
+
+	results, counts, err := s.queueAll(c, decisions)
+	for _, r := range results {
+		s.Metrics.RuleResult(r.Rule, resultLabel(r))
+	}
+	if err != nil {
+		outcome = "store_unavailable"
+		log.Error().Str("outcome", outcome).Str("reason", storeError(err)).Msg("webhook not queued: store unavailable")
+		e := fail(http.StatusServiceUnavailable, "store_unavailable",
+			"The bridge's store is unreachable; nothing more was queued. Zendesk may retry.")
+		e.Header = http.Header{"Retry-After": {"5"}}
+		return e.with("rules", results)
+	}
+
+	status, answer := http.StatusOK, map[string]any{"ticket": ticket, "rules": results}
+	switch {
+	case counts.matched == 0:
+		outcome, answer["result"] = "no_match", "no_match"
+		answer["message"] = "No rule matched this ticket; nothing was queued."
+	case counts.queued+counts.duplicate > 0:
+		status, outcome, answer["result"] = http.StatusAccepted, "accepted", "accepted"
+		answer["message"] = fmt.Sprintf("%d queued, %d already sent or queued, %d skipped.", counts.queued, counts.duplicate, len(results)-counts.queued-counts.duplicate)
+	default:
+		outcome = "unusable"
+		first := counts.firstRefusal
+		log.Warn().Str("outcome", outcome).Interface("rules", results).Msg("webhook refused: nothing could be queued")
+		return fail(http.StatusUnprocessableEntity, first.Code, "Nothing could be queued: "+first.Reason+".").with("rules", results).with("ticket", ticket)
+	}
+	log.Info().Str("outcome", outcome).Interface("rules", results).Msg("webhook answered")
+	return c.JSON(status, answer)
+}
+
+type counts struct {
+	matched, queued, duplicate int
+	firstRefusal               *notify.Refusal
+}
+
+// queueAll claims and queues every ready decision. A store error stops at
+// once: what was queued stays queued (Zendesk's retry finds it a duplicate),
+// nothing is half-claimed.
+func (s *server) queueAll(c echo.Context, decisions []notify.Decision) ([]ruleResult, counts, error) {
+	var n counts
+	results := make([]ruleResult, 0, len(decisions))
+	for _, d := range decisions {
+		r := ruleResult{Rule: d.Rule}
+		switch {
+		case !d.Matched:
+			r.Result, r.Reason = "skipped", d.Why
+		case d.Refusal != nil:
+			n.matched++
+			if n.firstRefusal == nil {
+				n.firstRefusal = d.Refusal
+			}
+			r.Result, r.Error, r.Reason = "skipped", d.Refusal.Code, d.Refusal.Reason
+		default:
+			n.matched++
+			queued, err := s.Queue.Enqueue(c.Request().Context(), queue.Delivery{
+				ID: d.ID, Rule: d.Rule, Ticket: d.Ticket, Key: keyString(d), Message: d.Message, AcceptedAt: s.Now(),
+			}, d.Window)
+			if err != nil {
+				return results, n, err
+			}
+			r.Delivery, r.Channel, r.To = d.ID, string(d.Message.Channel), phone.Mask(d.Message.To)
+			if queued {
+				n.queued++
+				r.Result = "queued"
+			} else {
+				n.duplicate++
+				r.Result, r.Reason = "duplicate", "already fired for "+keyString(d)
+			}
+		}
+		results = append(results, r)
+	}
+	return results, n, nil
+}
+
+func keyString(d notify.Decision) string {
+	if !d.Once {
+		return ""
+	}
+	return d.Key.String()
+}
+
+func resultLabel(r ruleResult) string {
+	if r.Result == "skipped" && r.Error != "" {
+		return "refused"
+	}
+	return r.Result
+}
+
+// authenticate applies whichever inbound checks are configured: the
+// signature, the bearer token, or both.
+func (s *server) authenticate(r *http.Request, body []byte) *apiError {
+	if s.SigningSecret != "" {
+		err := zendesk.Verify(s.SigningSecret, r.Header.Get(zendesk.HeaderTimestamp), r.Header.Get(zendesk.HeaderSignature), body, s.Now(), s.MaxSkew)
+		if err != nil {
+			msg := err.Error()
+			if errors.Is(err, zendesk.ErrSignature) {
+				msg = "Zendesk " + msg + "."
+			}
+			return fail(http.StatusUnauthorized, "unauthorized", msg)
+		}
+	}
+	if s.ZendeskToken != "" && !bearer(r, s.ZendeskToken) {
+		return unauthorized("Missing or wrong bearer token: set the webhook's authentication to Bearer token with BRIDGE_ZENDESK_TOKEN.")
+	}
+	return nil
+}
