@@ -1,0 +1,359 @@
+// Package templates renders the Liquid in rules.yaml (recipient, fire-once
+// key, message text) against a webhook body.
+//
+// It wraps osteele/liquid with the standard filters and tags, and adds what a
+// notification bridge needs and the library lacks:
+//
+//   - Values from the ticket are data, never template code: Liquid never parses
+//     what a variable holds, so a title of "{{ 7 | plus: 1 }}" stays literal.
+//   - A template is refused at load time, not at send time, for what it can
+//     never do right: an unknown filter (which the library reports only when
+//     that expression runs), {% include %} (which would read files from the
+//     bridge's disk), {% cycle %} (which races between concurrent renders in
+//     osteele/liquid v1.6.0), a "{{" or "{%" that is never closed (which the
+//     library prints as text), a loop inside a loop, and a range whose size
+//     is not written in the template, like (1..ticket.count).
+//   - Rendering is bounded: output stops with an error at MaxOutput bytes, and
+//     with no nested loops and literal ranges of at most MaxRange items, the
+//     work is linear in the template and the body. A template written to blow
+//     up on purpose ({% assign s = s | append: s %} in a loop) can still use
+//     memory; rules.yaml is trusted configuration.
+//   - Render never panics: library panics become errors.
+//
+// A list renders as its items run together ("vipgold"), as in Shopify's
+// Liquid, which Zendesk uses; write {{ ticket.tags | join: ", " }} for a
+// separated list. List filters (join, first, sort) need a JSON array: on
+// ticket.tags sent as Zendesk's space-separated text they fail at render
+// time, where {{ ticket.tags | split: " " | join: ", " }} works. Nothing is
+// registered beyond the library's standard filters and tags.
+package templates
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/osteele/liquid"
+	"github.com/osteele/liquid/expressions"
+	"github.com/osteele/liquid/render"
+)
+
+const (
+	// MaxOutput is the most one template may render, in bytes. An SMS is
+	// at most a few hundred bytes; this bound only stops a runaway loop.
+	MaxOutput = 64 << 10
+	// MaxRange is the most items a literal range such as (1..5) may have.
+	MaxRange = 1000
+)
+
+// Engine parses templates. It is safe for concurrent use.
+type Engine struct {
+	liquid *liquid.Engine
+
+	mu      sync.Mutex
+	filters map[string]bool // filter name → defined, learned by probing
+}
+
+// New returns an engine with Liquid's standard filters and tags.
+func New() *Engine {
+	return &Engine{liquid: liquid.NewEngine(), filters: map[string]bool{}}
+}
+
+// Template is a parsed template. It is safe for concurrent use.
+type Template struct {
+	src string
+	tpl *liquid.Template
+}
+
+// Parse parses src and refuses what could only fail or misbehave later (see
+// the package comment). The error is the library's message without its
+// "Liquid error" prefix; for a template of several lines it starts with the
+// line within the template.
+func (e *Engine) Parse(src string) (t *Template, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			// The library's lexer panics on an integer literal beyond int64.
+			if ne, ok := r.(*strconv.NumError); ok {
+				t, err = nil, fmt.Errorf("the number %s is too large", ne.Num)
+				return
+			}
+			t, err = nil, fmt.Errorf("the template could not be parsed: %v", r)
+		}
+	}()
+	multiline := strings.Contains(src, "\n")
+	tpl, serr := e.liquid.ParseTemplateLocation([]byte(src), "", 1)
+	if serr != nil {
+		return nil, errors.New(message(serr, multiline))
+	}
+	v := validator{engine: e, multiline: multiline}
+	v.walk(tpl.GetRoot(), false)
+	if v.err != nil {
+		return nil, v.err
+	}
+	return &Template{src: src, tpl: tpl}, nil
+}
+
+// Source returns the template text as written.
+func (t *Template) Source() string { return t.src }
+
+var errTooLong = fmt.Errorf("the rendered text is longer than %d bytes", MaxOutput)
+
+// Render renders the template with data as its variables. data is not
+// modified. A missing variable renders as nothing, as in Zendesk.
+func (t *Template) Render(data map[string]any) (out string, err error) {
+	w := &limitWriter{max: MaxOutput}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = "", fmt.Errorf("the template failed: %v", r)
+		}
+		if w.exceeded { // the library may report it wrapped, or panic with it
+			out, err = "", errTooLong
+		}
+	}()
+	if data == nil {
+		data = map[string]any{}
+	}
+	if serr := t.tpl.FRender(w, data); serr != nil {
+		return "", errors.New(message(serr, strings.Contains(t.src, "\n")))
+	}
+	return w.buf.String(), nil
+}
+
+// Check renders the template with an empty ticket and with a sample ticket,
+// so that what parses but cannot render (a filter given the wrong number of
+// arguments, a division by a literal zero) is reported when rules load, not
+// when a customer should have been notified.
+//
+// The sample is tried with ticket.tags both as Zendesk's space-separated
+// string and as a JSON array, since a body may carry either: a template
+// passes if it renders with one of them ({{ ticket.tags | join: ", " }} needs
+// the array, {{ ticket.tags | split: " " }} the string).
+func (t *Template) Check() error {
+	if _, err := t.Render(map[string]any{}); err != nil {
+		return fmt.Errorf("%w (rendering with an empty ticket)", err)
+	}
+	_, err := t.Render(sample("vip notify_customer_sms"))
+	if err == nil {
+		return nil
+	}
+	if _, err2 := t.Render(sample([]any{"vip", "notify_customer_sms"})); err2 == nil {
+		return nil
+	}
+	return fmt.Errorf("%w (rendering with a sample ticket)", err)
+}
+
+// sample is a ticket as the recommended webhook body delivers it.
+func sample(tags any) map[string]any {
+	return map[string]any{
+		"ticket": map[string]any{
+			"id":       int64(12345),
+			"title":    "Printer on fire",
+			"status":   "open",
+			"priority": "normal",
+			"tags":     tags,
+			"link":     "https://example.zendesk.com/agent/tickets/12345",
+			"via":      "Web form",
+			"requester": map[string]any{
+				"id":         int64(8447388090494),
+				"name":       "Ann Lee",
+				"first_name": "Ann",
+				"phone":      "+65 9123 4567",
+				"language":   "English",
+				"country":    "SG",
+			},
+		},
+	}
+}
+
+// message drops the library's "Liquid error" prefix, and keeps the line only
+// when the template has more than one.
+func message(err error, multiline bool) string {
+	s := err.Error()
+	if rest, ok := strings.CutPrefix(s, "Liquid error: "); ok {
+		return rest
+	}
+	if rest, ok := strings.CutPrefix(s, "Liquid error (line "); ok {
+		if n, msg, ok := strings.Cut(rest, "): "); ok {
+			if multiline {
+				return "line " + n + ": " + msg
+			}
+			return msg
+		}
+	}
+	return s
+}
+
+type limitWriter struct {
+	buf      bytes.Buffer
+	max      int
+	exceeded bool
+}
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) > w.max {
+		w.exceeded = true
+		return 0, errTooLong
+	}
+	return w.buf.Write(p)
+}
+
+// validator walks a parsed template for what Parse refuses. It stops at the
+// first problem.
+type validator struct {
+	engine    *Engine
+	multiline bool
+	err       error
+}
+
+func (v *validator) fail(line int, source, format string, args ...any) {
+	if v.err != nil {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	if source != "" {
+		msg += " in " + source
+	}
+	if v.multiline && line > 0 {
+		msg = "line " + strconv.Itoa(line) + ": " + msg
+	}
+	v.err = errors.New(msg)
+}
+
+func (v *validator) walk(n render.Node, inLoop bool) {
+	switch n := n.(type) {
+	case *render.SeqNode:
+		for _, c := range n.Children {
+			v.walk(c, inLoop)
+		}
+	case *render.BlockNode:
+		loop := n.Name == "for" || n.Name == "tablerow"
+		if loop && inLoop {
+			v.fail(n.SourceLoc.LineNo, n.Source, "a loop inside a loop is not allowed, so that rendering stays fast")
+		}
+		v.expression(n.SourceLoc.LineNo, n.Source, n.Args)
+		for _, c := range n.Body {
+			v.walk(c, inLoop || loop)
+		}
+		for _, c := range n.Clauses {
+			v.walk(c, inLoop || loop)
+		}
+	case *render.TagNode:
+		switch n.Name {
+		case "include":
+			v.fail(n.SourceLoc.LineNo, n.Source, "the include tag is not available: templates cannot read files")
+		case "cycle":
+			// osteele/liquid v1.6.0's cycle writes a variable shared by every
+			// render of the template: a data race under concurrent webhooks.
+			v.fail(n.SourceLoc.LineNo, n.Source, "the cycle tag is not available")
+		}
+		v.expression(n.SourceLoc.LineNo, n.Source, n.Args)
+	case *render.ObjectNode:
+		v.expression(n.SourceLoc.LineNo, n.Source, n.Args)
+	case *render.TextNode:
+		// The library prints an unclosed "{{ x" as text; here it is a typo.
+		for _, open := range []string{"{{", "{%"} {
+			if strings.Contains(n.Source, open) {
+				closing := map[string]string{"{{": "}}", "{%": "%}"}[open]
+				v.fail(n.SourceLoc.LineNo, "", "%q is never closed with %q; to print it, use {%% raw %%}%s{%% endraw %%}", open, closing, open)
+			}
+		}
+	}
+}
+
+var (
+	// A range with literal bounds, after string literals are blanked out.
+	literalRange = regexp.MustCompile(`\(\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*\)`)
+	// A filter application: "| name" (the name as the library's lexer reads it).
+	filterName = regexp.MustCompile(`\|\s*([A-Za-z_][A-Za-z0-9_-]*\??)`)
+)
+
+// expression checks the ranges and filters of a tag's arguments or an
+// object's expression.
+func (v *validator) expression(line int, source, expr string) {
+	code := blankStrings(expr)
+	for _, m := range literalRange.FindAllStringSubmatch(code, -1) {
+		lo, err1 := strconv.Atoi(m[1])
+		hi, err2 := strconv.Atoi(m[2])
+		if err1 != nil || err2 != nil || hi-lo+1 > MaxRange {
+			v.fail(line, source, "the range %s has more than %d items", strings.Join(strings.Fields(m[0]), ""), MaxRange)
+		}
+	}
+	if strings.Contains(literalRange.ReplaceAllString(code, ""), "..") {
+		v.fail(line, source, "a range must have whole numbers written in the template as bounds, like (1..5)")
+	}
+	for _, m := range filterName.FindAllStringSubmatch(code, -1) {
+		if !v.engine.hasFilter(m[1]) {
+			v.fail(line, source, "undefined filter %q", m[1])
+		}
+	}
+}
+
+// blankStrings replaces the text of string literals with spaces, so that a
+// "|" or ".." inside quotes is not read as code. Liquid strings have no
+// escapes; a quote without its closing partner is an ordinary character, as
+// in the library's lexer.
+func blankStrings(s string) string {
+	b := []byte(s)
+	for i := 0; i < len(b); i++ {
+		if b[i] != '"' && b[i] != '\'' {
+			continue
+		}
+		end := bytes.IndexByte(b[i+1:], b[i])
+		if end < 0 {
+			continue
+		}
+		for j := i + 1; j <= i+end; j++ {
+			b[j] = ' '
+		}
+		i += end + 1
+	}
+	return string(b)
+}
+
+// hasFilter says whether the engine defines the named filter, by rendering a
+// probe: the library has no way to list its filters.
+func (e *Engine) hasFilter(name string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if known, ok := e.filters[name]; ok {
+		return known
+	}
+	known := e.probe(name)
+	e.filters[name] = known
+	return known
+}
+
+// probe renders {{ nil | name }}; anything but "undefined filter" (a parse
+// error, a panic) counts as defined and is left to Check or Render to report.
+func (e *Engine) probe(name string) (known bool) {
+	defer func() {
+		if recover() != nil {
+			known = true
+		}
+	}()
+	tpl, err := e.liquid.ParseString("{{ nil | " + name + " }}")
+	if err != nil {
+		return true
+	}
+	_, err = tpl.RenderString(map[string]any{})
+	return !isUndefinedFilter(err)
+}
+
+func isUndefinedFilter(err error) bool {
+	for err != nil {
+		var uf expressions.UndefinedFilter
+		if errors.As(err, &uf) {
+			return true
+		}
+		c, ok := err.(interface{ Cause() error })
+		if !ok {
+			return false
+		}
+		err = c.Cause()
+	}
+	return false
+}

@@ -1,0 +1,229 @@
+package templates
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func ticket(fields map[string]any) map[string]any {
+	return map[string]any{"ticket": fields}
+}
+
+func TestRender(t *testing.T) {
+	e := New()
+	data := ticket(map[string]any{
+		"id":        int64(8447388090494),
+		"id_text":   "12345",
+		"score":     "1.50",
+		"status":    "solved",
+		"title":     "{{ 7 | plus: 1 }} {% if true %}x{% endif %}",
+		"tags":      []any{"vip", "gold"},
+		"requester": map[string]any{"first_name": "ann", "phone": "+6591234567"},
+		"empty":     "",
+	})
+	for _, tc := range []struct{ src, want string }{
+		{"Ticket #{{ticket.id}}", "Ticket #8447388090494"},
+		{"{{ ticket.id_text }} {{ ticket.score }}", "12345 1.50"},
+		{"{{ ticket.id_text | plus: 1 }}", "12346"},
+		{"{{ ticket.title }}", "{{ 7 | plus: 1 }} {% if true %}x{% endif %}"},
+		{"{{ ticket.requester.first_name | capitalize | default: 'there' }}", "Ann"},
+		{"{{ ticket.requester.last_name | default: 'there' }}", "there"},
+		{"{{ ticket.empty | default: 'none' }}", "none"},
+		{"{{ ticket.status | upcase }}", "SOLVED"},
+		{"{{ 'abcdefghij' | truncate: 6 }}", "abc..."},
+		{"{{ ticket.missing.deeper }}|{{ nothing }}", "|"},
+		{`{{ ticket.tags | first }}`, "vip"},
+		{"{{ ticket.tags }}", "vipgold"},
+		{`{{ ticket.tags | join: ", " }}`, "vip, gold"},
+		{"{% for t in ticket.tags %}[{{ t }}]{% endfor %}", "[vip][gold]"},
+		{"{% for i in (1..3) %}{{ i }}{% endfor %}", "123"},
+		{`{{ (1..5) | join: "," }}`, "1,2,3,4,5"},
+		{`{{ "a | b .. c" | upcase }}`, "A | B .. C"},
+		{"{% if ticket.status == 'solved' %}done{% else %}open{% endif %}", "done"},
+		{"{% raw %}{{ literal }}{% endraw %}", "{{ literal }}"},
+		{"{% comment %}{{ x | nosuch }}{% endcomment %}ok", "ok"},
+		{"", ""},
+	} {
+		tpl, err := e.Parse(tc.src)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.src, err)
+			continue
+		}
+		got, err := tpl.Render(data)
+		if err != nil || got != tc.want {
+			t.Errorf("Render(%q) = %q, %v; want %q", tc.src, got, err, tc.want)
+		}
+		if tpl.Source() != tc.src {
+			t.Errorf("Source() = %q, want %q", tpl.Source(), tc.src)
+		}
+		if err := tpl.Check(); err != nil {
+			t.Errorf("Check(%q): %v", tc.src, err)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	e := New()
+	for _, tc := range []struct{ src, want string }{
+		{"{% if x %}", `unterminated "if" block in {% if x %}`},
+		{"{% nosuch %}", `undefined tag "nosuch" in {% nosuch %}`},
+		{"{{ x | }}", `syntax error in "x |" in {{ x | }}`},
+		{"{{ x | nosuch }}", `undefined filter "nosuch" in {{ x | nosuch }}`},
+		{"{% if a %}{% else %}{{ x | upcase | nosuch: 1 }}{% endif %}", `undefined filter "nosuch" in {{ x | upcase | nosuch: 1 }}`},
+		{"{% assign y = x | nosuch %}", `undefined filter "nosuch" in {% assign y = x | nosuch %}`},
+		{"{% for t in x | nosuch %}{% endfor %}", `undefined filter "nosuch" in {% for t in x | nosuch %}`},
+		{"a\nb {{ x | nosuch }}", `line 2: undefined filter "nosuch" in {{ x | nosuch }}`},
+		{"a\n{% if x %}", `line 2: unterminated "if" block in {% if x %}`},
+		{`{% include "/etc/passwd" %}`, `the include tag is not available: templates cannot read files in {% include "/etc/passwd" %}`},
+		{"Hi {{ ticket.id", `"{{" is never closed with "}}"; to print it, use {% raw %}{{{% endraw %}`},
+		{"Hi {{ ticket.id }", `"{{" is never closed with "}}"; to print it, use {% raw %}{{{% endraw %}`},
+		{"Hi {% if x", `"{%" is never closed with "%}"; to print it, use {% raw %}{%{% endraw %}`},
+		{"{% for a in x %}{% for b in y %}{% endfor %}{% endfor %}", `a loop inside a loop is not allowed, so that rendering stays fast in {% for b in y %}`},
+		{"{% for a in x %}{% if a %}{% tablerow b in y %}{% endtablerow %}{% endif %}{% endfor %}", `a loop inside a loop is not allowed, so that rendering stays fast in {% tablerow b in y %}`},
+		{"{% for i in (1..100000000) %}{% endfor %}", `the range (1..100000000) has more than 1000 items in {% for i in (1..100000000) %}`},
+		{"{% for i in (1..ticket.id) %}{% endfor %}", `a range must have whole numbers written in the template as bounds, like (1..5) in {% for i in (1..ticket.id) %}`},
+		{"{% assign r = (n..5) %}", `a range must have whole numbers written in the template as bounds, like (1..5) in {% assign r = (n..5) %}`},
+		{"{{ (1 .. 1001) | size }}", `the range (1..1001) has more than 1000 items in {{ (1 .. 1001) | size }}`},
+		{"{% for a in x %}{% cycle 'a', 'b' %}{% endfor %}", `the cycle tag is not available in {% cycle 'a', 'b' %}`},
+		{"{{ 99999999999999999999 }}", `the number 99999999999999999999 is too large`},
+	} {
+		_, err := e.Parse(tc.src)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Parse(%q) error = %v\nwant %s", tc.src, err, tc.want)
+		}
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	e := New()
+	for _, tc := range []struct {
+		src  string
+		data map[string]any
+		want string
+	}{
+		{"{{ 5 | divided_by: ticket.n }}", ticket(map[string]any{"n": int64(0)}), `error applying filter "divided_by" ("division by zero") in {{ 5 | divided_by: ticket.n }}`},
+		{"a\n{{ ticket.t | times: 2 }}", ticket(map[string]any{"t": "abc"}), `line 2: can't convert string(abc) to type float64 in {{ ticket.t | times: 2 }}`},
+		// tablerow panics when its writer fails; Render turns it into the error.
+		{"{% tablerow i in (1..1000) %}{{ ticket.title }}{% endtablerow %}", ticket(map[string]any{"title": strings.Repeat("x", 100)}), "the rendered text is longer than 65536 bytes"},
+		{"{% for i in (1..1000) %}{{ ticket.title }}{% endfor %}", ticket(map[string]any{"title": strings.Repeat("x", 100)}), "the rendered text is longer than 65536 bytes"},
+		{"{{ ticket.title }}", ticket(map[string]any{"title": strings.Repeat("x", MaxOutput+1)}), "the rendered text is longer than 65536 bytes"},
+	} {
+		tpl, err := e.Parse(tc.src)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.src, err)
+			continue
+		}
+		out, err := tpl.Render(tc.data)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || out != "" {
+			t.Errorf("Render(%q) = %q, %v\nwant error %s", tc.src, out, err, tc.want)
+		}
+	}
+
+	tpl := e.MustParseForTest(t, "{{ ticket.title }}")
+	if out, err := tpl.Render(ticket(map[string]any{"title": strings.Repeat("x", MaxOutput)})); err != nil || len(out) != MaxOutput {
+		t.Errorf("output of exactly MaxOutput bytes: len %d, %v", len(out), err)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	e := New()
+	for _, tc := range []struct{ src, want string }{
+		{"{{ ticket.id | truncate: 1, 2, 3 }}", `error applying filter "truncate" ("wrong number of arguments (given 3, expected 2)") in {{ ticket.id | truncate: 1, 2, 3 }} (rendering with an empty ticket)`},
+		{"{{ 5 | divided_by: 0 }}", `error applying filter "divided_by" ("division by zero") in {{ 5 | divided_by: 0 }} (rendering with an empty ticket)`},
+		{"{% if ticket.id %}{{ ticket.title | times: 2 }}{% endif %}", `can't convert string(Printer on fire) to type float64 in {% if ticket.id %} (rendering with a sample ticket)`},
+		{`{% if ticket.tags %}{{ ticket.tags | join: ", " | times: 2 }}{% endif %}`, `can't convert string(vip notify_customer_sms) to type []interface {} in {% if ticket.tags %} (rendering with a sample ticket)`},
+	} {
+		tpl, err := e.Parse(tc.src)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.src, err)
+			continue
+		}
+		if err := tpl.Check(); err == nil || err.Error() != tc.want {
+			t.Errorf("Check(%q) = %v\nwant %s", tc.src, err, tc.want)
+		}
+	}
+}
+
+func TestRenderLeavesDataAlone(t *testing.T) {
+	e := New()
+	tags := []any{"b", "a"}
+	data := ticket(map[string]any{"tags": tags, "id": int64(1)})
+	tpl := e.MustParseForTest(t, `{% assign sorted = ticket.tags | sort %}{% assign ticket = "x" %}{{ sorted }}`)
+	if _, err := tpl.Render(data); err != nil {
+		t.Fatal(err)
+	}
+	tpl = e.MustParseForTest(t, `{{ ticket.tags | sort | join: "," }}`)
+	if out, err := tpl.Render(data); err != nil || out != "a,b" {
+		t.Fatalf("got %q, %v", out, err)
+	}
+	want := ticket(map[string]any{"tags": []any{"b", "a"}, "id": int64(1)})
+	if !reflect.DeepEqual(data, want) {
+		t.Errorf("data changed: %#v", data)
+	}
+}
+
+func TestConcurrentRender(t *testing.T) {
+	e := New()
+	tpl := e.MustParseForTest(t, `{% for t in ticket.tags limit: 5 %}{% if forloop.first %}a{% else %}b{% endif %}{{ t | upcase }}{% endfor %}{{ ticket.tags | sort | join: "," }}{% capture c %}{{ ticket.id | plus: 1 }}{% endcapture %}{{ c }}{% case ticket.id %}{% when 1 %}one{% endcase %}`)
+	data := ticket(map[string]any{"tags": []any{"z", "y"}, "id": int64(1)})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				if out, err := tpl.Render(data); err != nil || out != "aZbYy,z2one" {
+					t.Errorf("got %q, %v", out, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// MustParseForTest keeps the tests short.
+func (e *Engine) MustParseForTest(t *testing.T, src string) *Template {
+	t.Helper()
+	tpl, err := e.Parse(src)
+	if err != nil {
+		t.Fatalf("Parse(%q): %v", src, err)
+	}
+	return tpl
+}
+
+func FuzzTemplate(f *testing.F) {
+	for _, s := range []string{
+		"Ticket #{{ticket.id}} {{ ticket.title | truncate: 20 }}",
+		"{% for t in ticket.tags %}{{ forloop.index }}{% cycle 'a','b' %}{% endfor %}",
+		"{% if ticket.status == 'open' %}x{% elsif a %}y{% else %}z{% endif %}",
+		"{% case ticket.id %}{% when 12345 %}a{% endcase %}{{ (1..3) | join }}",
+		"{% capture c %}{{ ticket.requester.name }}{% endcapture %}{{ c | split: ' ' | first }}",
+	} {
+		f.Add(s)
+	}
+	e := New()
+	f.Fuzz(func(t *testing.T, src string) {
+		tpl, err := e.Parse(src)
+		if err != nil {
+			return
+		}
+		_, _ = tpl.Render(sample("a b"))
+		_, _ = tpl.Render(sample([]any{"a", int64(1), nil, map[string]any{}}))
+		_, _ = tpl.Render(map[string]any{"forloop": "x", "ticket": []any{1}})
+	})
+}
+
+func TestCheckAcceptsBothTagForms(t *testing.T) {
+	e := New()
+	for _, src := range []string{
+		`{{ ticket.tags | join: ", " }}`,
+		`{{ ticket.tags | split: " " | first }}`,
+		`{% for t in ticket.tags %}{{ t }}{% endfor %}`,
+		`{{ ticket.tags }}`,
+	} {
+		if err := e.MustParseForTest(t, src).Check(); err != nil {
+			t.Errorf("Check(%q): %v", src, err)
+		}
+	}
+}
