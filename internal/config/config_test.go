@@ -1,0 +1,93 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.RulesFile != "rules.yaml" || c.MaxBody != 256<<10 || c.Region != "asia-pacific" ||
+		c.MaxSkew != 5*time.Minute || c.LogLevel != "info" || c.LogFormat != "json" || c.Workers != 50 ||
+		c.RetryBase != 2*time.Second || c.RetryMaxDelay != 10*time.Minute || c.RetryMaxAttempts != 12 ||
+		c.RetryMaxAge != 6*time.Hour || !c.DryRun() || c.RedisURL != "" {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestUnprefixedNamesDoNotLeakIn(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"REDIS_URL": "redis://elsewhere:6379", "ADDR": ":9999"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisURL != "" || c.Addr != ":8080" {
+		t.Fatalf("unprefixed variables were read: %+v", c)
+	}
+}
+
+func TestValues(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{
+		"BRIDGE_MAX_BODY": "1MiB", "BRIDGE_8X8_API_KEY": "k", "BRIDGE_ZENDESK_TOKEN": "t",
+		"BRIDGE_RETRY_BASE": "500ms", "BRIDGE_WORKERS": "7", "BRIDGE_8X8_REGION": "europe",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxBody != 1<<20 || c.APIKey != "k" || c.DryRun() || c.RetryBase != 500*time.Millisecond || c.Workers != 7 || c.Region != "europe" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"BRIDGE_RETRY_BASE": "soon"}, "BRIDGE_RETRY_BASE"},
+		{map[string]string{"BRIDGE_WORKERS": "many"}, "BRIDGE_WORKERS"},
+		{map[string]string{"BRIDGE_WORKERS": "0"}, "BRIDGE_WORKERS"},
+		{map[string]string{"BRIDGE_MAX_BODY": "big"}, "BRIDGE_MAX_BODY"},
+		{map[string]string{"BRIDGE_ZENDESK_MAX_SKEW": "-1m"}, "BRIDGE_ZENDESK_MAX_SKEW"},
+		{map[string]string{"BRIDGE_LOG_LEVEL": "loud"}, "BRIDGE_LOG_LEVEL"},
+		{map[string]string{"BRIDGE_LOG_FORMAT": "xml"}, "BRIDGE_LOG_FORMAT"},
+		{map[string]string{"BRIDGE_RETRY_MAX_DELAY": "1s"}, "BRIDGE_RETRY_MAX_DELAY"},
+		{map[string]string{"BRIDGE_8X8_API_KEY": "secret-key"}, "BRIDGE_ZENDESK_SIGNING_SECRET"},
+	}
+	for _, c := range cases {
+		_, err := Load(env(c.env))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Load(%v) = %v, want an error naming %s", c.env, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret-key") {
+			t.Errorf("error leaks the API key: %v", err)
+		}
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]ByteSize{"256KiB": 256 << 10, "1MiB": 1 << 20, "1000": 1000, "2KB": 2000, "64k": 64 << 10} {
+		var b ByteSize
+		if err := b.Decode(in); err != nil || b != want {
+			t.Errorf("Decode(%q) = %d, %v; want %d", in, b, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "lots", "1TiB"} {
+		var b ByteSize
+		if err := b.Decode(in); err == nil {
+			t.Errorf("Decode(%q) accepted", in)
+		}
+	}
+}
