@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender/fake8x8"
+)
+
+const oneRule = `version: 1
+defaults: {country: SG, sms: {subaccount: Acme_SMS}}
+rules:
+  - name: solved-sms
+    when: {status: [solved]}
+    sms: {text: "Ticket {{ticket.id}} solved"}
+`
+
+const twoRules = oneRule + `  - name: open-sms
+    when: {status: [open]}
+    sms: {text: "Ticket {{ticket.id}} opened"}
+`
+
+const badRules = oneRule + `  - name: broken
+    when: {stauts: [open]}
+    sms: {text: "{{ ticket.id "}
+`
+
+// writeRules replaces the file the way editors do: write aside, rename over.
+func writeRules(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// awaitReload polls /readyz until the last reload reports want.
+func awaitRules(t *testing.T, b *bridge, rules float64, last string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a := b.do(t, http.MethodGet, "/readyz", nil, nil)
+		r, _ := a.Body["rules"].(map[string]any)
+		if r["rules"] == rules && r["last_reload"] == last {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rules status %v, want %v rules and last reload %s", r, rules, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Editing rules.yaml reloads it; a broken edit is refused, counted, shown,
+// and the old rules keep serving.
+func TestRulesReloadOnFileChange(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "rules.yaml")
+	writeRules(t, file, oneRule)
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	env := baseEnv(t, fake)
+	env["BRIDGE_RULES_FILE"] = file
+	b := start(t, env)
+	awaitRules(t, b, 1, "success")
+
+	writeRules(t, file, twoRules)
+	awaitRules(t, b, 2, "success")
+	if a := b.webhook(t, "/webhooks/zendesk/open-sms", ticket("70", "open", "", "9123 4567"), ""); a.Status != 202 {
+		t.Fatalf("the new rule does not serve: %d %s", a.Status, a.Raw)
+	}
+
+	writeRules(t, file, badRules)
+	r := awaitRules(t, b, 2, "failure")
+	if msg, _ := r["error"].(string); !strings.Contains(msg, "stauts") || !strings.Contains(msg, "rule broken") {
+		t.Fatalf("reload error %q does not say what is wrong", msg)
+	}
+	if a := b.webhook(t, "/webhooks/zendesk/open-sms", ticket("71", "open", "", "9123 4567"), ""); a.Status != 202 {
+		t.Fatalf("after a refused reload the old rules stopped serving: %d %s", a.Status, a.Raw)
+	}
+	metrics := b.do(t, http.MethodGet, "/metrics", nil, nil).Raw
+	for _, want := range []string{`bridge_rule_reloads_total{result="failure"} 1`, `bridge_rule_reloads_total{result="success"} 2`} {
+		if !strings.Contains(metrics, want) {
+			t.Fatalf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// SIGHUP reloads (a real process: a stray SIGHUP would kill the test binary).
+func TestRulesReloadOnSIGHUP(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rules.yaml")
+	writeRules(t, file, oneRule)
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	env := baseEnv(t, fake)
+	env["BRIDGE_RULES_FILE"] = file
+	c := startChild(t, env)
+	// Write in place, then signal: the log must show a reload triggered by SIGHUP.
+	if err := os.WriteFile(file, []byte(twoRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	awaitRules(t, c.bridge, 2, "success")
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(c.logs.String(), `"trigger":"SIGHUP"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no SIGHUP reload in the log:\n%s", c.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The metrics move when traffic flows.
+func TestMetricsMove(t *testing.T) {
+	t.Parallel()
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	b := start(t, withRedis(t, baseEnv(t, fake)))
+	b.webhook(t, "/webhooks/zendesk/solved-sms", ticket("80", "solved", "", "9123 4567"), "")
+	b.webhook(t, "/webhooks/zendesk/solved-sms", ticket("80", "solved", "", "9123 4567"), "")
+	b.do(t, http.MethodPost, "/webhooks/zendesk", []byte(`{}`), nil)
+	awaitState(t, b, "sent", 1)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := b.do(t, http.MethodGet, "/metrics", nil, nil).Raw
+		missing := ""
+		for _, want := range []string{
+			`bridge_webhooks_total{outcome="accepted"} 2`,
+			`bridge_webhooks_total{outcome="unauthorized"} 1`,
+			`bridge_rule_results_total{result="queued",rule="solved-sms"} 1`,
+			`bridge_rule_results_total{result="duplicate",rule="solved-sms"} 1`,
+			`bridge_deliveries_total{channel="sms",outcome="sent"} 1`,
+			`bridge_8x8_request_duration_seconds_count{channel="sms",status="2xx"} 1`,
+			`bridge_queue_depth{state="sent"} 1`,
+			`bridge_build_info{version="dev"} 1`,
+		} {
+			if !strings.Contains(m, want) {
+				missing = want
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %s:\n%s", missing, m)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestInboundAuthOptions(t *testing.T) {
+	t.Parallel()
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	body := ticket("90", "open", "", "9123 4567") // matches nothing: 200 once authenticated
+	bearer := func(tok string) http.Header {
+		return http.Header{"Authorization": {"Bearer " + tok}}
+	}
+	withBearer := func(h http.Header, tok string) http.Header {
+		h.Set("Authorization", "Bearer "+tok)
+		return h
+	}
+
+	t.Run("token only", func(t *testing.T) {
+		env := baseEnv(t, fake)
+		delete(env, "BRIDGE_ZENDESK_SIGNING_SECRET")
+		env["BRIDGE_ZENDESK_TOKEN"] = "zd-token"
+		b := start(t, env)
+		if a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, nil); a.Status != 401 || a.Header.Get("WWW-Authenticate") == "" {
+			t.Fatalf("no token: %d", a.Status)
+		}
+		if a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, bearer("wrong")); a.Status != 401 {
+			t.Fatalf("wrong token: %d", a.Status)
+		}
+		if a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, bearer("zd-token")); a.Status != 200 {
+			t.Fatalf("right token: %d %s", a.Status, a.Raw)
+		}
+	})
+	t.Run("both required", func(t *testing.T) {
+		env := baseEnv(t, fake)
+		env["BRIDGE_ZENDESK_TOKEN"] = "zd-token"
+		b := start(t, env)
+		if a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, bearer("zd-token")); a.Status != 401 {
+			t.Fatalf("token without signature: %d", a.Status)
+		}
+		if a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, signed(body, "")); a.Status != 401 {
+			t.Fatalf("signature without token: %d", a.Status)
+		}
+		if a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, withBearer(signed(body, ""), "zd-token")); a.Status != 200 {
+			t.Fatalf("both: %d %s", a.Status, a.Raw)
+		}
+	})
+	t.Run("stale signature", func(t *testing.T) {
+		b := start(t, baseEnv(t, fake))
+		h := signed(body, "")
+		old := time.Now().Add(-10 * time.Minute).UTC().Format(time.RFC3339)
+		h.Set("X-Zendesk-Webhook-Signature-Timestamp", old)
+		if a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, h); a.Status != 401 {
+			t.Fatalf("stale timestamp: %d", a.Status)
+		}
+	})
+}
+
+// On embedded defaults the bridge runs with nothing installed, in dry run,
+// and says it is not durable.
+func TestEmbeddedDryRun(t *testing.T) {
+	t.Parallel()
+	b := start(t, map[string]string{"BRIDGE_ADDR": "127.0.0.1:0", "BRIDGE_RULES_FILE": "testdata/rules.yaml", "BRIDGE_ADMIN_TOKEN": testAdmin})
+	a := b.do(t, http.MethodGet, "/readyz", nil, nil)
+	if a.Status != 200 || a.Body["durable"] != false || a.Body["store"] != "embedded" || a.Body["dry_run"] != true {
+		t.Fatalf("readyz: %s", a.Raw)
+	}
+	logs := b.logs.String()
+	if !strings.Contains(logs, `"durable":false`) || !strings.Contains(logs, `"sender":"dry_run"`) {
+		t.Fatalf("startup line does not say the mode:\n%s", logs)
+	}
+	if a := b.do(t, http.MethodPost, "/webhooks/zendesk", ticket("95", "solved", "", "9123 4567"), nil); a.Status != 202 {
+		t.Fatalf("dry-run webhook: %d %s", a.Status, a.Raw)
+	}
+	sent := awaitState(t, b, "sent", 1)
+	if umid, _ := sent[0]["umid"].(string); !strings.HasPrefix(umid, "dry-run") {
+		t.Fatalf("dry run recorded %v", sent[0])
+	}
+	if a := b.do(t, http.MethodGet, "/healthz", nil, nil); a.Status != 200 {
+		t.Fatalf("healthz %d", a.Status)
+	}
+}
+
+// `bridge deliveries list|replay` work from a shell against Redis.
+func TestDeliveriesCommand(t *testing.T) {
+	t.Parallel()
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	fake.Script(fake8x8.Response{Status: 404, Body: `{"code":1300,"message":"Not found"}`})
+	env := withRedis(t, baseEnv(t, fake))
+	b := start(t, env)
+	b.webhook(t, "/webhooks/zendesk/solved-sms", ticket("99", "solved", "", "9123 4567"), "")
+	parked := awaitState(t, b, "parked", 1)
+	id := parked[0]["id"].(string)
+
+	getenv := func(k string) string { return env[k] }
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"deliveries", "list"}, getenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, id) || !strings.Contains(s, "+6591****67") || !strings.Contains(s, "Not found") || strings.Contains(s, "+6591234567") {
+		t.Fatalf("deliveries list:\n%s", s)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"deliveries", "replay", id}, getenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	waitRequests(t, fake, 2)
+	awaitState(t, b, "sent", 1)
+	if err := run(context.Background(), []string{"deliveries", "replay", "nope"}, getenv, &out, io.Discard); err == nil {
+		t.Fatal("replaying an unknown delivery succeeded")
+	}
+}
+
+func TestRulesCheckCommand(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	getenv := func(string) string { return "" }
+	if err := run(context.Background(), []string{"rules", "check", "../../rules.yaml"}, getenv, &out, io.Discard); err != nil {
+		t.Fatalf("shipped rules.yaml: %v", err)
+	}
+	if !strings.Contains(out.String(), "OK, 2 rules") {
+		t.Fatalf("summary: %s", out.String())
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	_ = os.WriteFile(bad, []byte(badRules), 0o644)
+	err := run(context.Background(), []string{"rules", "check", bad}, getenv, &out, io.Discard)
+	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), bad+":") || !strings.Contains(err.Error(), "rule broken") {
+		t.Fatalf("broken rules: %v (exit %d)", err, exitCode(err))
+	}
+}
