@@ -137,5 +137,10 @@ func healthcheck(ctx context.Context, getenv func(string) string) error {
 
 func printConfig(stdout io.Writer) error {
 	var c config.Config
-	return envconfig.Usagef(config.Prefix, &c, stdout, "{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}")
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tMEANING")
+	if err := envconfig.Usagef(config.Prefix, &c, tw, "{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}"); err != nil {
+		return err
+	}
+	return tw.Flush()
 }

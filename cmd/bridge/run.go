@@ -19,6 +19,16 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 
+// errorText is what main prints: a command's own report (rules check's
+// FILE:LINE lines) as it is, anything else after "bridge: ".
+func errorText(err error) string {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err.Error()
+	}
+	return "bridge: " + err.Error()
+}
+
 func exitCode(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
