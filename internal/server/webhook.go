@@ -56,6 +56,7 @@ func (s *server) webhook(c echo.Context) error {
 		r, ok := set.Rule(name)
 		if !ok {
 			outcome = "unknown_rule"
+			log.Warn().Str("outcome", outcome).Str("rule", name).Msg("webhook refused: no such rule")
 			return fail(http.StatusNotFound, "unknown_rule", fmt.Sprintf("rules.yaml has no rule named %q.", name)).with("rule", name)
 		}
 		decisions = []notify.Decision{notify.Decide(set, r, in)}
