@@ -20,7 +20,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-const howTo = "start one (redis-server --port 6379) and set BRIDGE_TEST_REDIS_URL=redis://127.0.0.1:6379/0, or run .ci/run"
+// DefaultURL is tried when BRIDGE_TEST_REDIS_URL is unset: a local Redis,
+// database 15, away from whatever a developer keeps in database 0.
+const DefaultURL = "redis://127.0.0.1:6379/15"
+
+const howTo = "start one (redis-server --port 6379) or set BRIDGE_TEST_REDIS_URL=redis://host:port/db, or run .ci/run"
 
 func unavailable(t testing.TB, why string) {
 	t.Helper()
@@ -35,7 +39,7 @@ func URL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("BRIDGE_TEST_REDIS_URL")
 	if u == "" {
-		unavailable(t, "BRIDGE_TEST_REDIS_URL is not set")
+		u = DefaultURL
 	}
 	opt, err := redis.ParseURL(u)
 	if err != nil {
