@@ -16,14 +16,26 @@ import (
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/config"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/queue"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/ruletest"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/store"
 )
 
 // rulesCommand is `bridge rules check [FILE]`: validate without starting
-// anything, like amtool check-config.
+// anything, like amtool check-config; and `bridge rules test FILE...`: rule
+// unit tests, like promtool test rules.
 func rulesCommand(args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 1 && args[0] == "test" {
+		// Exit 1 when a test fails, 2 when a test file is malformed.
+		failed, err := ruletest.Run(args[1:], loadRules, stdout)
+		if err != nil {
+			return &exitError{2, err}
+		} else if failed > 0 {
+			return &exitError{1, errors.New("rule tests failed")}
+		}
+		return nil
+	}
 	if len(args) == 0 || args[0] != "check" {
-		return &exitError{2, errors.New("usage: bridge rules check [FILE]")}
+		return &exitError{2, errors.New("usage: bridge rules check [FILE] | bridge rules test FILE...")}
 	}
 	file := getenv(config.Prefix + "_RULES_FILE")
 	if file == "" {
