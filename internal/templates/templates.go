@@ -36,6 +36,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/osteele/liquid"
 	"github.com/osteele/liquid/expressions"
@@ -60,7 +62,20 @@ type Engine struct {
 
 // New returns an engine with Liquid's standard filters and tags.
 func New() *Engine {
-	return &Engine{liquid: liquid.NewEngine(), filters: map[string]bool{}}
+	e := liquid.NewEngine()
+	// osteele/liquid's capitalize upper-cases the first byte only: "OPEN"
+	// stays "OPEN" (Shopify and Zendesk give "Open") and a non-ASCII first
+	// letter is cut into invalid UTF-8. This one follows Shopify, by rune.
+	e.RegisterFilter("capitalize", capitalize)
+	return &Engine{liquid: e, filters: map[string]bool{}}
+}
+
+func capitalize(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 {
+		return s
+	}
+	return string(unicode.ToTitle(r)) + strings.ToLower(s[size:])
 }
 
 // Template is a parsed template. It is safe for concurrent use.

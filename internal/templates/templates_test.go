@@ -227,3 +227,17 @@ func TestCheckAcceptsBothTagForms(t *testing.T) {
 		}
 	}
 }
+
+func TestCapitalizeFollowsShopify(t *testing.T) {
+	t.Parallel()
+	tpl, err := New().Parse("{{ s | capitalize }}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{"OPEN": "Open", "open": "Open", "émile ZOLA": "Émile zola", "": "", "1st": "1st"} {
+		got, err := tpl.Render(map[string]any{"s": in})
+		if err != nil || got != want {
+			t.Errorf("capitalize(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
