@@ -73,19 +73,21 @@ func rulesCommand(args []string, getenv func(string) string, stdout io.Writer) e
 // deliveriesCommand lists and replays deliveries straight from Redis, for an
 // operator with a shell and no admin token.
 func deliveriesCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
-	if cfg.RedisURL == "" {
+	// Only the store is needed: an operator's shell need not hold the
+	// bridge's inbound secrets to list what is parked.
+	redisURL, name := getenv(config.Prefix+"_REDIS_URL"), getenv(config.Prefix+"_QUEUE")
+	if redisURL == "" {
 		return errors.New("BRIDGE_REDIS_URL is not set: the embedded store lives inside the running bridge; use GET /deliveries there")
 	}
-	st, err := store.Open(ctx, cfg.RedisURL)
+	if name == "" {
+		name = "bridge"
+	}
+	st, err := store.Open(ctx, redisURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	q := queue.New(st.Client, cfg.Queue, time.Now)
+	q := queue.New(st.Client, name, time.Now)
 
 	switch {
 	case len(args) >= 1 && args[0] == "list":

@@ -217,6 +217,13 @@ func TestInboundAuthOptions(t *testing.T) {
 func TestEmbeddedDryRun(t *testing.T) {
 	t.Parallel()
 	b := start(t, map[string]string{"BRIDGE_ADDR": "127.0.0.1:0", "BRIDGE_RULES_FILE": "testdata/rules.yaml", "BRIDGE_ADMIN_TOKEN": testAdmin})
+	// A bridge that has queued nothing yet still serves every metric.
+	if m := b.do(t, http.MethodGet, "/metrics", nil, nil); m.Status != 200 || !strings.Contains(m.Raw, `bridge_queue_depth{state="parked"} 0`) {
+		t.Fatalf("fresh /metrics: %d\n%s", m.Status, m.Raw)
+	}
+	if h := b.do(t, http.MethodHead, "/healthz", nil, nil); h.Status != 200 {
+		t.Fatalf("HEAD /healthz: %d", h.Status)
+	}
 	a := b.do(t, http.MethodGet, "/readyz", nil, nil)
 	if a.Status != 200 || a.Body["durable"] != false || a.Body["store"] != "embedded" || a.Body["dry_run"] != true {
 		t.Fatalf("readyz: %s", a.Raw)

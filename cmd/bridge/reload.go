@@ -23,7 +23,7 @@ type reloader struct {
 	counted func(ok bool)
 	current atomic.Pointer[rules.Set]
 
-	mu     sync.Mutex
+	mu     sync.Mutex // held across load and store
 	status reloadStatus
 }
 
@@ -64,10 +64,12 @@ func (r *reloader) Status() any {
 }
 
 func (r *reloader) reload(why string) {
-	set, err := loadRules(r.file)
-	r.counted(err == nil)
+	// One reload at a time: SIGHUP and the file watcher may fire together,
+	// and an older parse must not overwrite a newer one.
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	set, err := loadRules(r.file)
+	r.counted(err == nil)
 	now := time.Now()
 	r.status.At = now
 	if err != nil {

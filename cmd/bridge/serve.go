@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -60,6 +61,12 @@ func senders(cfg config.Config, log zerolog.Logger) (queue.Sender, *sender.Clien
 }
 
 func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	// Catch SIGHUP first: its default action would end a bridge still
+	// starting.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
@@ -110,14 +117,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	srv := &http.Server{
 		Handler:           handler,
+		ErrorLog:          stdlog.New(log.With().Str("component", "http").Logger(), "", 0),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
 
-	ev := log.Info().Str("addr", ln.Addr().String()).Str("version", version).
-		Bool("durable", st.Durable).Str("sender", mode).Str("inbound_auth", inboundAuth(cfg)).
+	// Written whatever BRIDGE_LOG_LEVEL says: the mode must always be on record.
+	ev := log.Log().Str("level", "info").Str("addr", ln.Addr().String()).Str("version", version).
+		Bool("durable", st.Durable).Str("sender", mode).Str("sms_url", client.SMSBase()).Str("chatapps_url", client.ChatAppsBase()).
+		Str("inbound_auth", inboundAuth(cfg)).
 		Bool("admin_routes", cfg.AdminToken != "").Int("rules", len(rl.Current().Rules)).Int("workers", cfg.Workers)
 	if st.Durable {
 		ev = ev.Str("store", "redis")
@@ -136,9 +146,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	stopWatch := rl.watch(runCtx)
 	defer stopWatch()
 
@@ -157,10 +164,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 
 	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: no new requests, finishing in-flight ones")
+	// The HTTP server and the worker drain side by side under one timeout
+	// (asynq's ShutdownTimeout is the same), so the whole stop fits the
+	// platform's kill timeout.
 	sctx, scancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer scancel()
+	cancel() // the worker stops taking deliveries and finishes in-flight attempts; the rest stays queued
 	shutdownErr := srv.Shutdown(sctx)
-	cancel() // the worker finishes in-flight attempts; the rest stays queued
 	<-workerDone
 	if shutdownErr != nil && !errors.Is(shutdownErr, http.ErrServerClosed) {
 		log.Warn().Err(shutdownErr).Msg("some requests did not finish in time")

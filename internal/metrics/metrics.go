@@ -65,7 +65,9 @@ func New(version string, depth func(context.Context) (map[queue.State]int, error
 
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	// A store that does not answer must not take every other metric down
+	// with the queue depth: that is when they are needed.
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError})
 }
 
 // Webhook counts one answered webhook.
@@ -86,8 +88,11 @@ func (m *Metrics) Reload(ok bool) {
 // Attempted implements queue.Observer.
 func (m *Metrics) Attempted(d queue.Delivery, r sender.Result) {
 	class := "error"
-	if r.Status > 0 {
+	switch {
+	case r.Status > 0:
 		class = strconv.Itoa(r.Status/100) + "xx"
+	case r.Outcome == sender.Sent:
+		class = "dry_run" // sent without an HTTP exchange
 	}
 	m.attempts.WithLabelValues(string(d.Message.Channel), class).Observe(r.Latency.Seconds())
 }
@@ -118,8 +123,7 @@ func (c *depthCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	d, err := c.depth(ctx)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(c.desc, err)
-		return
+		return // the store is away: no depth, rather than a wrong one
 	}
 	for _, s := range queue.States {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(d[s]), string(s))

@@ -179,6 +179,11 @@ func render(set *rules.Set, r *rules.Rule, in Input, d *Decision) error {
 		d.ID = d.Key.ID()
 	}
 	m.ClientMessageID = ClientMessageID(d.ID, in.Now)
+	// What 8x8 would refuse for good (too long, a bad subaccount) is refused
+	// now, while Zendesk can still be told, rather than parked later.
+	if err := m.Validate(); err != nil {
+		return &Refusal{Code: "invalid_message", Reason: err.Error()}
+	}
 	d.Message = m
 	return nil
 }

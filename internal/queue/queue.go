@@ -170,17 +170,31 @@ func (q *Queue) List(ctx context.Context, state State, limit int) ([]Info, error
 	default:
 		return nil, fmt.Errorf("unknown state %q", state)
 	}
-	var out []Info
-	for _, list := range lists {
-		tis, err := list(q.name, asynq.PageSize(limit))
-		if errors.Is(err, asynq.ErrQueueNotFound) {
-			continue // nothing was ever queued
-		}
+	pages := []int{1}
+	if state == Parked {
+		// asynq lists the archive oldest first; an operator wants the
+		// newest. The last limit entries lie on the last two pages.
+		d, err := q.Depth(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, ti := range tis {
-			out = append(out, info(ti))
+		if last := (d[Parked] + limit - 1) / limit; last > 1 {
+			pages = []int{last - 1, last}
+		}
+	}
+	var out []Info
+	for _, list := range lists {
+		for _, page := range pages {
+			tis, err := list(q.name, asynq.PageSize(limit), asynq.Page(page))
+			if errors.Is(err, asynq.ErrQueueNotFound) {
+				continue // nothing was ever queued
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, ti := range tis {
+				out = append(out, info(ti))
+			}
 		}
 	}
 	if state == Parked {
@@ -211,6 +225,13 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 	if errors.Is(err, asynq.ErrTaskNotFound) {
 		return ErrNotFound
 	}
+	if err != nil {
+		// Another replay may have won the race: say so rather than blame
+		// the store.
+		if in, gerr := q.Get(ctx, id); gerr == nil && in.State != Parked {
+			return fmt.Errorf("%w: it is %s", ErrNotParked, in.State)
+		}
+	}
 	return err
 }
 
@@ -234,10 +255,16 @@ func (q *Queue) replayMark(ctx context.Context, id string) (replayMark, bool) {
 
 // Depth counts deliveries by state.
 func (q *Queue) Depth(ctx context.Context) (map[State]int, error) {
-	qi, err := q.inspector.GetQueueInfo(q.name)
-	if errors.Is(err, asynq.ErrQueueNotFound) {
+	// GetQueueInfo reports a queue nothing was ever queued on with an
+	// internal error type, not asynq.ErrQueueNotFound: ask first.
+	exists, err := q.rdb.SIsMember(ctx, "asynq:queues", q.name).Result()
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
 		return map[State]int{}, nil
 	}
+	qi, err := q.inspector.GetQueueInfo(q.name)
 	if err != nil {
 		return nil, err
 	}

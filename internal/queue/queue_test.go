@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -327,4 +328,39 @@ func TestWholeSeconds(t *testing.T) {
 			t.Errorf("wholeSeconds(%s): due %s, want a whole second at or after %s", d, due, now.Add(d))
 		}
 	}
+}
+
+func TestListParkedNewestFirst(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		refuse := sender.Result{Outcome: sender.Permanent, Status: 400, Code: 1002, Message: "Invalid MSISDN"}
+		s := &scripted{answers: []sender.Result{refuse, refuse, refuse}}
+		obs := startWorker(t, q, s, fastPolicy)
+		for i, id := range []string{"old", "middle", "new"} {
+			if i > 0 {
+				// asynq records parking times in whole seconds.
+				time.Sleep(1100 * time.Millisecond)
+			}
+			if _, err := q.Enqueue(ctx, delivery(id), time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			obs.await(t, Parked)
+			settled(t, q, id, Parked)
+		}
+		for limit, want := range map[int]string{1: "new", 2: "new,middle", 3: "new,middle,old", 10: "new,middle,old"} {
+			got, err := q.List(ctx, Parked, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, in := range got {
+				ids = append(ids, in.ID)
+			}
+			if strings.Join(ids, ",") != want {
+				t.Errorf("List(parked, %d) = %v, want %s", limit, ids, want)
+			}
+		}
+	})
 }

@@ -95,6 +95,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	<-ctx.Done()
+	w.srv.Stop() // take nothing new while in-flight attempts finish
 	w.srv.Shutdown()
 	return nil
 }

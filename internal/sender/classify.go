@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -86,12 +87,18 @@ func classify(status int, header http.Header, body []byte, channel Channel, now 
 	return r
 }
 
+// numberLike matches what could be a phone number in 8x8's text.
+var numberLike = regexp.MustCompile(`\+?\d{8,15}`)
+
 // finish redacts (when redact is not nil) and shortens r.Message, and names
 // the status when nothing readable is left.
 func finish(r Result, redact func(string) string) Result {
 	if redact != nil {
 		r.Message = redact(r.Message)
 	}
+	// 8x8 may quote the destination (an unexpected 2xx body, an error
+	// message): it is logged and listed, so mask anything number-like.
+	r.Message = numberLike.ReplaceAllStringFunc(r.Message, mask)
 	r.Message = oneLine(r.Message)
 	if r.Message == "" && r.Outcome != Sent && r.Status != 0 {
 		r.Message = http.StatusText(r.Status)

@@ -208,3 +208,15 @@ func TestOneLine(t *testing.T) {
 		}
 	}
 }
+
+func TestClassifyMasksNumbersInMessages(t *testing.T) {
+	t.Parallel()
+	r := Classify(400, nil, []byte(`{"code":1002,"message":"Invalid MSISDN +6591234567"}`), SMS, time.Now())
+	if strings.Contains(r.Message, "+6591234567") || !strings.Contains(r.Message, "+6591****67") {
+		t.Fatalf("message %q", r.Message)
+	}
+	r = Classify(200, nil, []byte(`{"umid":"u","destination":"6591234567","encoding":"GSM7","status":{"code":"REJECTED","description":"blocked 6591234567"}}`), SMS, time.Now())
+	if strings.Contains(r.Message, "6591234567") {
+		t.Fatalf("message %q", r.Message)
+	}
+}

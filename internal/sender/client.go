@@ -72,7 +72,12 @@ func NewClient(o Options) *Client {
 		now:       o.Now,
 	}
 	if c.http == nil {
-		c.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+		// Keep a connection per worker: the default of 2 idle connections
+		// per host would make 50 workers reconnect (and re-handshake TLS)
+		// on most requests.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 128
+		c.http = &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}
 	}
@@ -84,6 +89,10 @@ func NewClient(o Options) *Client {
 	}
 	return c
 }
+
+// SMSBase and ChatAppsBase are the base URLs in use, for the startup log.
+func (c *Client) SMSBase() string      { return c.sms }
+func (c *Client) ChatAppsBase() string { return c.chatapps }
 
 // Request builds exactly what Send would post: the absolute URL and the JSON
 // body. It needs no API key, so a dry-run bridge can show it too. An invalid

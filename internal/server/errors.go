@@ -3,9 +3,22 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
+
+// sentence makes an error text a sentence: capital first, full stop last.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
 
 // apiError is every error answer: {"error": code, "message": sentence, ...}.
 type apiError struct {
@@ -39,7 +52,7 @@ var routerCodes = map[int][2]string{
 }
 
 // errorHandler replaces Echo's {"message": ...} with the bridge's shape.
-func errorHandler(err error, c echo.Context) {
+func (s *server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
@@ -54,7 +67,7 @@ func errorHandler(err error, c echo.Context) {
 			ae = &apiError{Status: he.Code, Code: code, Message: msg}
 		} else {
 			ae = fail(http.StatusInternalServerError, "internal_error", "The bridge failed unexpectedly; the error is in its log.")
-			c.Logger().Error(err)
+			s.Log.Error().Err(err).Str("method", c.Request().Method).Str("path", c.Request().URL.Path).Msg("request failed unexpectedly")
 		}
 	}
 	body := map[string]any{}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/rs/zerolog"
 
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/queue"
@@ -78,8 +79,17 @@ func New(o Options) http.Handler {
 	s := &server{o}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler
+	e.HTTPErrorHandler = s.errorHandler
 	e.Logger.SetOutput(io.Discard)
+	// A panic in a handler becomes a logged 500 in the usual shape, not a
+	// reset connection.
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisablePrintStack: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.Log.Error().Err(err).Str("path", c.Request().URL.Path).Bytes("stack", stack).Msg("handler panicked")
+			return err
+		},
+	}))
 	s.routes(e)
 	return e
 }
@@ -94,7 +104,9 @@ func (s *server) routes(e *echo.Echo) {
 	e.POST("/deliveries/:id/replay", s.replay, s.requireAdmin)
 
 	e.GET("/healthz", s.healthz)
+	e.HEAD("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.HEAD("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(s.Metrics.Handler()))
 }
 

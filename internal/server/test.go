@@ -60,7 +60,7 @@ func (s *server) test(c echo.Context) error {
 	}
 	data, err := zendesk.DecodeBody(body)
 	if err != nil {
-		return fail(http.StatusBadRequest, "malformed_json", "The body is not valid JSON: "+err.Error()+".")
+		return fail(http.StatusBadRequest, "malformed_json", sentence(err.Error()))
 	}
 	set := s.Rules.Current()
 	send := c.QueryParam("send") == "1" || strings.EqualFold(c.QueryParam("send"), "true")
@@ -96,7 +96,7 @@ func (s *server) test(c echo.Context) error {
 
 	ctx := c.Request().Context()
 	out := make([]testRule, 0, len(decisions))
-	matched := 0
+	matched, sent := 0, 0
 	for _, d := range decisions {
 		tr := testRule{Rule: d.Rule, Matched: d.Matched, Reason: d.Why}
 		if d.Matched {
@@ -130,14 +130,17 @@ func (s *server) test(c echo.Context) error {
 				tr.FiredState = string(state)
 			}
 			if send {
-				tr.Send = s.sendTest(c, m, testTo)
+				tr.Send = s.sendTest(c, d.Rule, m, testTo)
+				if tr.Send.Outcome == string(sender.Sent) && !s.DryRun {
+					sent++
+				}
 			}
 		}
 		out = append(out, tr)
 	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"dry_run": s.DryRun,
-		"sent":    send && !s.DryRun,
+		"sent":    sent,
 		"matched": matched,
 		"rules":   out,
 	})
@@ -145,7 +148,7 @@ func (s *server) test(c echo.Context) error {
 
 // sendTest sends m to the test number at once, outside the queue: it claims
 // no fire-once key, and the answer shows what 8x8 said.
-func (s *server) sendTest(c echo.Context, m sender.Message, to string) *testSend {
+func (s *server) sendTest(c echo.Context, rule string, m sender.Message, to string) *testSend {
 	m.To = to
 	m.ClientMessageID = notify.ClientMessageID("test"+strings.ReplaceAll(m.ClientMessageID, "-", ""), s.Now())
 	res, err := s.Sender.Send(c.Request().Context(), m)
@@ -153,7 +156,7 @@ func (s *server) sendTest(c echo.Context, m sender.Message, to string) *testSend
 	if err != nil {
 		ts.Code, ts.Message = res.Code, res.Message
 	}
-	s.Log.Info().Str("rule", "test").Str("to", phone.Mask(to)).Str("channel", string(m.Channel)).
+	s.Log.Info().Str("rule", rule).Bool("test_send", true).Str("to", phone.Mask(to)).Str("channel", string(m.Channel)).
 		Str("outcome", string(res.Outcome)).Str("umid", res.UMID).Msg("test message sent")
 	return ts
 }

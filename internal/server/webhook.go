@@ -45,8 +45,8 @@ func (s *server) webhook(c echo.Context) error {
 	if err != nil {
 		outcome = "malformed"
 		log.Warn().Str("outcome", outcome).Err(err).Msg("webhook refused: malformed JSON")
-		return fail(http.StatusBadRequest, "malformed_json", "The body is not valid JSON: "+err.Error()+
-			". If a ticket field holds quotes or newlines, leave it out of the trigger's JSON body.")
+		return fail(http.StatusBadRequest, "malformed_json", sentence(err.Error())+
+			" If a ticket field holds quotes or newlines, leave it out of the trigger's JSON body.")
 	}
 
 	set := s.Rules.Current()
@@ -136,7 +136,7 @@ func (s *server) queueAll(c echo.Context, decisions []notify.Decision) ([]ruleRe
 				r.Result = "queued"
 			} else {
 				n.duplicate++
-				r.Result, r.Reason = "duplicate", "already fired for "+keyString(d)
+				r.Result, r.Reason = "duplicate", "this rule already fired for this ticket (same fire-once key)"
 			}
 		}
 		results = append(results, r)
