@@ -90,8 +90,12 @@ func Normalize(raw, country string) (string, error) {
 	}
 	// Parse succeeds for numbers no network would route ("12345"): validity
 	// is a separate question. Validity for region is deliberately not asked:
-	// a +44 number on a ticket whose default is SG is fine.
-	if !phonenumbers.IsValidNumber(num) {
+	// a +44 number on a ticket whose default is SG is fine. GetNumberType
+	// runs the same pattern matching as IsValidNumber, so it is asked once
+	// and validity only when the type is unknown (the hot path of every
+	// webhook).
+	typ := phonenumbers.GetNumberType(num)
+	if typ == phonenumbers.UNKNOWN && !phonenumbers.IsValidNumber(num) {
 		return "", invalidPhone("not a valid number for " + where(num, region))
 	}
 	// clean already refuses every way of writing one; this only guards
@@ -99,7 +103,7 @@ func Normalize(raw, country string) (string, error) {
 	if num.GetExtension() != "" {
 		return "", invalidPhone("extensions are not allowed")
 	}
-	if reason := refuseType(phonenumbers.GetNumberType(num)); reason != "" {
+	if reason := refuseType(typ); reason != "" {
 		return "", invalidPhone(reason)
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
 
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/notify"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
@@ -93,11 +94,31 @@ func (s *server) webhook(c echo.Context) error {
 	default:
 		outcome = "unusable"
 		first := counts.firstRefusal
-		log.Warn().Str("outcome", outcome).Interface("rules", results).Msg("webhook refused: nothing could be queued")
+		log.Warn().Str("outcome", outcome).Array("rules", ruleResults(results)).Msg("webhook refused: nothing could be queued")
 		return fail(http.StatusUnprocessableEntity, first.Code, "Nothing could be queued: "+first.Reason+".").with("rules", results).with("ticket", ticket)
 	}
-	log.Info().Str("outcome", outcome).Interface("rules", results).Msg("webhook answered")
+	log.Info().Str("outcome", outcome).Array("rules", ruleResults(results)).Msg("webhook answered")
 	return c.JSON(status, answer)
+}
+
+// ruleResults logs as a JSON array without reflection: one line per
+// webhook is on the hot path.
+type ruleResults []ruleResult
+
+func (rs ruleResults) MarshalZerologArray(a *zerolog.Array) {
+	for _, r := range rs {
+		d := zerolog.Dict().Str("rule", r.Rule).Str("result", r.Result)
+		if r.Delivery != "" {
+			d = d.Str("delivery", r.Delivery).Str("to", r.To)
+		}
+		if r.Error != "" {
+			d = d.Str("error", r.Error)
+		}
+		if r.Reason != "" {
+			d = d.Str("reason", r.Reason)
+		}
+		a.Dict(d)
+	}
 }
 
 type counts struct {
