@@ -291,3 +291,23 @@ func TestRulesCheckCommand(t *testing.T) {
 		t.Fatalf("broken rules: %v (exit %d)", err, exitCode(err))
 	}
 }
+
+// `bridge healthcheck` is the container's health check (no shell in the image).
+func TestHealthcheckCommand(t *testing.T) {
+	t.Parallel()
+	b := start(t, map[string]string{"BRIDGE_ADDR": "127.0.0.1:0", "BRIDGE_RULES_FILE": "testdata/rules.yaml"})
+	addr := strings.TrimPrefix(b.URL, "http://")
+	getenv := func(k string) string {
+		if k == "BRIDGE_ADDR" {
+			return addr
+		}
+		return ""
+	}
+	if err := run(context.Background(), []string{"healthcheck"}, getenv, io.Discard, io.Discard); err != nil {
+		t.Fatalf("healthcheck of a running bridge: %v", err)
+	}
+	b.stop()
+	if err := run(context.Background(), []string{"healthcheck"}, getenv, io.Discard, io.Discard); err == nil {
+		t.Fatal("healthcheck of a stopped bridge succeeded")
+	}
+}
