@@ -71,16 +71,16 @@ func (ps problems) err(file string) error {
 
 // unknownKey words the problem of a key the schema does not have.
 func unknownKey(key string, valid []string) string {
-	if s, ok := nearest(key, valid); ok {
+	if s, ok := Nearest(key, valid); ok {
 		return fmt.Sprintf("unknown key %q, did you mean %q?", key, s)
 	}
 	return fmt.Sprintf("unknown key %q; valid keys here: %s", key, strings.Join(valid, ", "))
 }
 
-// nearest returns the candidate closest to s by edit distance, when it is
+// Nearest returns the candidate closest to s by edit distance, when it is
 // close enough to be the likely intent: at most 2 edits, and fewer than half
-// the letters.
-func nearest(s string, candidates []string) (string, bool) {
+// the letters. Every "did you mean" of the project uses it.
+func Nearest(s string, candidates []string) (string, bool) {
 	best, bestD := "", -1
 	for _, c := range candidates {
 		d := distance(strings.ToLower(s), c)

@@ -435,9 +435,9 @@ func TestNearest(t *testing.T) {
 		{"tag_all", "tags_all"}, {"tags_al", "tags_all"}, {"stauts", "status"}, {"Status", "status"},
 		{"whatsap", "whatsapp"}, {"onec", "once"}, {"foo", ""}, {"to", "to"}, {"ot", ""}, {"x", ""},
 	} {
-		got, _ := nearest(tc.in, append(append(append([]string{}, ruleKeys...), whenKeys...), topKeys...))
+		got, _ := Nearest(tc.in, append(append(append([]string{}, ruleKeys...), whenKeys...), topKeys...))
 		if got != tc.want {
-			t.Errorf("nearest(%q) = %q, want %q", tc.in, got, tc.want)
+			t.Errorf("Nearest(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

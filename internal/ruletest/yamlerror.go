@@ -11,6 +11,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/rules"
 )
 
 var (
@@ -39,7 +41,7 @@ func yamlError(file string, top ast.Node, err error) error {
 	} else if m := shapeError.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("%s must be %s, not %s", key, kind(m[2]), kind(m[1]))
 	} else if m := unknownKey.FindStringSubmatch(msg); m != nil {
-		if s, ok := nearest(m[1], allKeys()); ok {
+		if s, ok := rules.Nearest(m[1], allKeys()); ok {
 			msg = fmt.Sprintf("unknown key %q, did you mean %q?", m[1], s)
 		} else {
 			msg = fmt.Sprintf("unknown key %q; see examples/rules_test.yaml for the keys a test file takes", m[1])
@@ -121,43 +123,4 @@ func allKeys() []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// nearest returns the candidate closest to s when it is likely what was
-// meant: at most two edits away, and fewer than half its letters.
-func nearest(s string, candidates []string) (string, bool) {
-	best, bestD := "", -1
-	for _, c := range candidates {
-		if d := distance(strings.ToLower(s), c); bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD < 0 || bestD > 2 || bestD*2 >= len(best) {
-		return "", false
-	}
-	return best, true
-}
-
-// distance is the Levenshtein distance, on bytes: keys are ASCII.
-func distance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 20
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
