@@ -311,3 +311,33 @@ func TestHealthcheckCommand(t *testing.T) {
 		t.Fatal("healthcheck of a stopped bridge succeeded")
 	}
 }
+
+// A delivery already queued keeps the rendering it was queued with, whatever
+// a reload changes after.
+func TestQueuedDeliveryKeepsItsRenderingAcrossReload(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "rules.yaml")
+	writeRules(t, file, oneRule)
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	fake.Script(fake8x8.Response{Status: 503, Header: http.Header{"Retry-After": {"2"}}, Body: `{"code":2000,"message":"busy"}`})
+	env := withRedis(t, baseEnv(t, fake))
+	env["BRIDGE_RULES_FILE"] = file
+	b := start(t, env)
+	b.webhook(t, "/webhooks/zendesk/solved-sms", ticket("120", "solved", "", "9123 4567"), "")
+	waitRequests(t, fake, 1)
+	writeRules(t, file, strings.Replace(oneRule, "Ticket {{ticket.id}} solved", "Your ticket {{ticket.id}} is done", 1))
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(b.logs.String(), "rules reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatal("the edit was not reloaded")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(fake.Requests()) != 1 {
+		t.Fatal("the retry ran before the reload (Retry-After 2 s, reload ~0.1 s): nothing to compare")
+	}
+	reqs := waitRequests(t, fake, 2)
+	if !strings.Contains(string(reqs[1].Body), `"Ticket 120 solved"`) {
+		t.Fatalf("the retry was re-rendered with the new rules: %s", reqs[1].Body)
+	}
+}
