@@ -167,13 +167,28 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	// The HTTP server and the worker drain side by side under one timeout
 	// (asynq's ShutdownTimeout is the same), so the whole stop fits the
 	// platform's kill timeout.
+	// A second SIGTERM or Ctrl-C stops at once; what is unsent stays queued.
+	force := make(chan os.Signal, 1)
+	signal.Notify(force, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(force)
 	sctx, scancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer scancel()
 	cancel() // the worker stops taking deliveries and finishes in-flight attempts; the rest stays queued
-	shutdownErr := srv.Shutdown(sctx)
-	<-workerDone
-	if shutdownErr != nil && !errors.Is(shutdownErr, http.ErrServerClosed) {
-		log.Warn().Err(shutdownErr).Msg("some requests did not finish in time")
+	stopped := make(chan error, 1)
+	go func() {
+		err := srv.Shutdown(sctx)
+		<-workerDone
+		stopped <- err
+	}()
+	select {
+	case shutdownErr := <-stopped:
+		if shutdownErr != nil && !errors.Is(shutdownErr, http.ErrServerClosed) {
+			log.Warn().Err(shutdownErr).Msg("some requests did not finish in time")
+		}
+	case <-force:
+		log.Warn().Msg("second signal: stopping without waiting; unfinished deliveries stay queued")
+		_ = srv.Close()
+		return errors.New("stopped by a second signal before in-flight work finished")
 	}
 	log.Info().Msg("bridge stopped")
 	return nil

@@ -69,7 +69,6 @@ type Options struct {
 	AdminToken    string
 	DryRun        bool
 	Durable       bool
-	// DefaultCountry reads a /test?to= number written without a country code.
 }
 
 type server struct{ Options }
