@@ -364,3 +364,50 @@ func TestListParkedNewestFirst(t *testing.T) {
 		}
 	})
 }
+
+// A replay gets a fresh budget: without it, a delivery parked after its
+// last attempt would park again on the first replayed failure.
+func TestReplayGetsAFreshBudget(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		fail := sender.Result{Outcome: sender.Retryable, Status: 502, Message: "Bad Gateway"}
+		s := &scripted{answers: []sender.Result{fail, fail, fail}}
+		p := fastPolicy
+		p.MaxAttempts = 2
+		obs := startWorker(t, q, s, p)
+		if _, err := q.Enqueue(ctx, delivery("d1"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		obs.await(t, Parked)
+		settled(t, q, "d1", Parked)
+		if err := q.Replay(ctx, "d1"); err != nil {
+			t.Fatal(err)
+		}
+		obs.await(t, Sent) // 502 once more, then accepted
+		if n := len(s.sent()); n != 4 {
+			t.Fatalf("%d requests, want 4 (two, parked, then two after the replay)", n)
+		}
+	})
+}
+
+// A Retry-After that would land past the maximum age parks at once.
+func TestRetryAfterBeyondMaxAgeParks(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		q := New(newClient(), name, time.Now)
+		s := &scripted{answers: []sender.Result{{Outcome: sender.Retryable, Status: 503, RetryAfter: time.Hour, Message: "maintenance"}}}
+		p := fastPolicy
+		p.MaxAge = time.Minute
+		obs := startWorker(t, q, s, p)
+		if _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		obs.await(t, Parked)
+		in := settled(t, q, "d1", Parked)
+		if !strings.Contains(in.LastError, "after acceptance") || len(s.sent()) != 1 {
+			t.Fatalf("parked with %q after %d requests", in.LastError, len(s.sent()))
+		}
+	})
+}
