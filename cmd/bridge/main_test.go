@@ -5,11 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -194,10 +191,3 @@ func ruleResults(a answer) map[string]map[string]any {
 	}
 	return out
 }
-
-func TestMain(m *testing.M) {
-	os.Exit(m.Run())
-}
-
-var _ = fmt.Sprintf
-var _ = strings.Contains

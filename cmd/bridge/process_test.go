@@ -20,9 +20,19 @@ import (
 
 var (
 	buildOnce sync.Once
+	binDir    string
 	binPath   string
 	buildErr  error
 )
+
+// TestMain removes the bridge binary the process tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // binary builds the real bridge once for the tests that signal a process.
 func binary(t *testing.T) string {
@@ -33,7 +43,7 @@ func binary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "bridge")
+		binDir, binPath = dir, filepath.Join(dir, "bridge")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = errors.New(string(out))
@@ -159,7 +169,7 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 
 func splitLines(s string) []string {
 	var out []string
-	sc := bufio.NewScanner(stringsReader(s))
+	sc := bufio.NewScanner(strings.NewReader(s))
 	for sc.Scan() {
 		out = append(out, sc.Text())
 	}
@@ -200,5 +210,3 @@ func TestRedisOutageAnswers503ThenRecovers(t *testing.T) {
 	}
 	waitRequests(t, fake, 1)
 }
-
-func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
