@@ -241,3 +241,30 @@ func TestCapitalizeFollowsShopify(t *testing.T) {
 		}
 	}
 }
+
+func TestTruncateFollowsShopify(t *testing.T) {
+	t.Parallel()
+	e := New()
+	cases := []struct{ tpl, s, want string }{
+		{"{{ s | truncate: 10 }}", "Ground control to Major Tom.", "Ground ..."},
+		{"{{ s | truncate: 10 }}", "short", "short"},
+		{"{{ s | truncate: 10 }}", "exactly 10", "exactly 10"},
+		{`{{ s | truncate: 8, "" }}`, "Ground control", "Ground c"},
+		{`{{ s | truncate: 9, "…" }}`, "Ground control", "Ground c…"},
+		{"{{ s | truncate: 2 }}", "Ground control", "..."},
+		{"{{ s | truncate: 5 }}", "line\nbreak here", "li..."},
+		{"{{ s | truncate: 5 }}", "ééééééé", "éé..."},
+		{"{{ s | truncate: 2000 }}", "fine", "fine"},
+		{"{{ s | truncate }}", strings.Repeat("x", 60), strings.Repeat("x", 47) + "..."},
+	}
+	for _, c := range cases {
+		tpl, err := e.Parse(c.tpl)
+		if err != nil {
+			t.Fatalf("%s: %v", c.tpl, err)
+		}
+		got, err := tpl.Render(map[string]any{"s": c.s})
+		if err != nil || got != c.want {
+			t.Errorf("%s with %q = %q, %v; want %q", c.tpl, c.s, got, err, c.want)
+		}
+	}
+}
