@@ -64,6 +64,8 @@ func TestDecide(t *testing.T) {
 			why: "notify"},
 		{name: "tags as an array, a forbidden tag", rule: "solved-sms", body: `{"ticket":{"id":1,"status":"solved","tags":["notify","NO_SMS"],"priority":"high","requester":{"phone":"91234567"}}}`,
 			why: "no_sms"},
+		{name: "tags as an object cannot satisfy tags_none", rule: "solved-sms", body: `{"ticket":{"id":1,"status":"solved","tags":{"notify":true,"no_sms":true},"priority":"high","requester":{"phone":"91234567"}}}`,
+			why: "ticket.tags"},
 		{name: "field not in list", rule: "solved-sms", body: `{"ticket":{"id":1,"status":"solved","tags":"notify","priority":"low","requester":{"phone":"91234567"}}}`,
 			why: "priority"},
 		{name: "per-ticket country", rule: "solved-sms", body: `{"ticket":{"id":1,"status":"solved","tags":"notify","priority":"urgent","requester":{"phone":"07400 123456","country":"UK"}}}`,

@@ -126,7 +126,10 @@ func (r *Rule) Match(data map[string]any) (ok bool, reason string) {
 		}
 	}
 	if len(w.TagsAll) > 0 || len(w.TagsAny) > 0 || len(w.TagsNone) > 0 {
-		tags := zendesk.Tags(data)
+		tags, usable := zendesk.Tags(data)
+		if !usable {
+			return false, "ticket.tags is neither a space-separated string nor a list of tags, so no tag condition can be trusted"
+		}
 		if missing := filter(w.TagsAll, tags, false); len(missing) > 0 {
 			why = append(why, fmt.Sprintf("missing %s %s", plural("tag", missing), strings.Join(missing, ", ")))
 		}

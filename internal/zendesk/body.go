@@ -179,28 +179,41 @@ func Lookup(data map[string]any, path string) (v any, ok bool) {
 // Tags returns ticket.tags lower-cased, whether the body carried them as
 // Zendesk's space-separated string ({{ticket.tags}}) or as a JSON array. Empty
 // entries are dropped; missing tags are an empty list.
-func Tags(data map[string]any) []string {
+func Tags(data map[string]any) (tags []string, ok bool) {
 	v, _ := Lookup(data, "ticket.tags")
-	var tags []string
 	add := func(s string) {
 		for _, f := range strings.Fields(s) {
 			tags = append(tags, strings.ToLower(f))
 		}
 	}
+	scalar := func(v any) bool {
+		switch v.(type) {
+		case map[string]any, []any, []string:
+			return false
+		}
+		return true
+	}
 	switch t := v.(type) {
 	case nil:
 	case []any:
 		for _, item := range t {
+			if !scalar(item) {
+				return nil, false
+			}
 			add(Text(item))
 		}
 	case []string:
 		for _, item := range t {
 			add(item)
 		}
+	case map[string]any:
+		// An object is no list of tags: reading it as text would let a rule
+		// with tags_none fire for a requester who opted out.
+		return nil, false
 	default:
 		add(Text(t))
 	}
-	return tags
+	return tags, true
 }
 
 // Text renders a value the way a template does: integers in decimal, strings

@@ -132,22 +132,26 @@ func TestTags(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
 		want       []string
+		unusable   bool
 	}{
-		{"zendesk string", `{"ticket": {"tags": "VIP notify_customer_sms  gold"}}`, []string{"vip", "notify_customer_sms", "gold"}},
-		{"array", `{"ticket": {"tags": ["VIP", "Gold", ""]}}`, []string{"vip", "gold"}},
-		{"array of numbers", `{"ticket": {"tags": [12, "a"]}}`, []string{"12", "a"}},
-		{"empty string", `{"ticket": {"tags": ""}}`, nil},
-		{"null", `{"ticket": {"tags": null}}`, nil},
-		{"missing", `{"ticket": {}}`, nil},
-		{"no ticket", `{}`, nil},
+		{"zendesk string", `{"ticket": {"tags": "VIP notify_customer_sms  gold"}}`, []string{"vip", "notify_customer_sms", "gold"}, false},
+		{"array", `{"ticket": {"tags": ["VIP", "Gold", ""]}}`, []string{"vip", "gold"}, false},
+		{"array of numbers", `{"ticket": {"tags": [12, "a"]}}`, []string{"12", "a"}, false},
+		{"empty string", `{"ticket": {"tags": ""}}`, nil, false},
+		{"null", `{"ticket": {"tags": null}}`, nil, false},
+		{"missing", `{"ticket": {}}`, nil, false},
+		{"no ticket", `{}`, nil, false},
+		{"an object is not a list of tags", `{"ticket": {"tags": {"no_sms": true}}}`, nil, true},
+		{"nor is a list of objects", `{"ticket": {"tags": [{"no_sms": true}]}}`, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, err := DecodeBody([]byte(tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := Tags(data); !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("Tags = %#v, want %#v", got, tc.want)
+			got, ok := Tags(data)
+			if !reflect.DeepEqual(got, tc.want) || ok == tc.unusable {
+				t.Errorf("Tags = %#v, %v; want %#v, %v", got, ok, tc.want, !tc.unusable)
 			}
 		})
 	}
@@ -187,7 +191,7 @@ func FuzzDecodeBody(f *testing.F) {
 			}
 			return
 		}
-		_ = Tags(data)
+		_, _ = Tags(data)
 		v, _ := Lookup(data, "ticket.id")
 		_ = Text(v)
 	})
