@@ -81,6 +81,12 @@ func TestTestEndpointNeedsAdminTokenAndSendsToTestNumber(t *testing.T) {
 	if a := b.admin(t, http.MethodPost, "/test?send=1&to=12", body); a.Status != http.StatusUnprocessableEntity || a.Body["error"] != "invalid_phone" {
 		t.Fatalf("bad test number: %d %s", a.Status, a.Raw)
 	}
+	// The sample's own phone does not matter to a send: it goes to the test number.
+	noPhone := ticket("62", "solved", "", "")
+	a = b.admin(t, http.MethodPost, "/test?send=1&rule=solved-sms&to=%2B6598765432", noPhone)
+	if send, _ := ruleResults(a)["solved-sms"]["send"].(map[string]any); send["outcome"] != "sent" {
+		t.Fatalf("send=1 with a phoneless sample: %s", a.Raw)
+	}
 	if a := b.admin(t, http.MethodPost, "/test?send=1", body); a.Status != http.StatusBadRequest || a.Body["error"] != "missing_to" {
 		t.Fatalf("no test number: %d %s", a.Status, a.Raw)
 	}

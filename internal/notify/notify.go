@@ -66,6 +66,9 @@ type Input struct {
 	// Now stamps the clientMessageId so a key that fires again after
 	// once_for gets a new one.
 	Now time.Time
+	// To, when set, is the E.164 number to send to instead of the rule's
+	// rendered `to` (a /test send to a test phone).
+	To string
 }
 
 // Plan decides for every rule in set, in file order.
@@ -103,27 +106,9 @@ func render(set *rules.Set, r *rules.Rule, in Input, d *Decision) error {
 		return strings.TrimSpace(s), nil
 	}
 
-	country := set.Defaults.Country
-	if r.Country != nil {
-		c, err := text("country", r.Country)
-		if err != nil {
-			return err
-		}
-		if c != "" {
-			country = c
-		}
-	}
-	to, err := text("to", r.To)
+	e164, err := recipient(set, r, in, text)
 	if err != nil {
 		return err
-	}
-	e164, err := phone.Normalize(to, country)
-	if err != nil {
-		var pe *phone.Error
-		if errors.As(err, &pe) {
-			return &Refusal{Code: pe.Code, Reason: pe.Reason}
-		}
-		return &Refusal{Code: "invalid_phone", Reason: err.Error()}
 	}
 
 	switch {
@@ -200,4 +185,35 @@ func ClientMessageID(id string, now time.Time) string {
 func ticketID(data map[string]any) string {
 	v, _ := zendesk.Lookup(data, "ticket.id")
 	return zendesk.Text(v)
+}
+
+// recipient renders the rule's `to` (and `country`) and normalises it, unless
+// the input names the number itself.
+func recipient(set *rules.Set, r *rules.Rule, in Input, text func(string, *templates.Template) (string, error)) (string, error) {
+	if in.To != "" {
+		return in.To, nil
+	}
+	country := set.Defaults.Country
+	if r.Country != nil {
+		c, err := text("country", r.Country)
+		if err != nil {
+			return "", err
+		}
+		if c != "" {
+			country = c
+		}
+	}
+	to, err := text("to", r.To)
+	if err != nil {
+		return "", err
+	}
+	e164, err := phone.Normalize(to, country)
+	if err != nil {
+		var pe *phone.Error
+		if errors.As(err, &pe) {
+			return "", &Refusal{Code: pe.Code, Reason: pe.Reason}
+		}
+		return "", &Refusal{Code: "invalid_phone", Reason: err.Error()}
+	}
+	return e164, nil
 }
