@@ -216,9 +216,11 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 	if in.State != Parked {
 		return fmt.Errorf("%w: it is %s", ErrNotParked, in.State)
 	}
-	mark := replayMark{RetriedBase: in.retried, At: q.now()}
+	prev, _ := q.replayMark(ctx, id)
+	mark := replayMark{Replays: prev.Replays + 1, RetriedBase: in.retried, At: q.now()}
 	b, _ := json.Marshal(mark)
-	if err := q.rdb.Set(ctx, q.replayKey(id), b, 30*24*time.Hour).Err(); err != nil {
+	// As long as asynq may keep the parked task; deleted once it is sent.
+	if err := q.rdb.Set(ctx, q.replayKey(id), b, 90*24*time.Hour).Err(); err != nil {
 		return err
 	}
 	err = q.inspector.RunTask(q.name, id)
@@ -235,11 +237,19 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 	return err
 }
 
-// replayMark lets the worker count attempts and age from the replay rather
-// than from the first acceptance. Retried is asynq's failure count then.
+// replayMark lets the worker count the attempt budget and age from the last
+// replay rather than from acceptance. asynq's failure count (Retried) does
+// not grow when a task is parked, so Replays makes up the lifetime count.
 type replayMark struct {
-	RetriedBase int       `json:"retried_base"`
+	Replays     int       `json:"replays"`
+	RetriedBase int       `json:"retried_base"` // Retried when last replayed
 	At          time.Time `json:"at"`
+}
+
+// forgetReplays drops the mark of a delivery that was sent, so a later
+// firing of the same key starts afresh.
+func (q *Queue) forgetReplays(ctx context.Context, id string) {
+	_ = q.rdb.Del(ctx, q.replayKey(id)).Err()
 }
 
 func (q *Queue) replayKey(id string) string { return "bridge:" + q.name + ":replay:" + id }

@@ -389,6 +389,12 @@ func TestReplayGetsAFreshBudget(t *testing.T) {
 		if n := len(s.sent()); n != 4 {
 			t.Fatalf("%d requests, want 4 (two, parked, then two after the replay)", n)
 		}
+		if in := settled(t, q, "d1", Sent); in.Last.Attempts != 4 {
+			t.Fatalf("attempts %d after 4 requests", in.Last.Attempts)
+		}
+		if _, marked := q.replayMark(ctx, "d1"); marked {
+			t.Fatal("the replay mark outlived the delivery")
+		}
 	})
 }
 

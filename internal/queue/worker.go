@@ -151,13 +151,22 @@ func (w *Worker) limiter(subaccount string) *rate.Limiter {
 	return l
 }
 
-func (w *Worker) process(ctx context.Context, t *asynq.Task) error {
+func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	var d Delivery
 	if err := json.Unmarshal(t.Payload(), &d); err != nil {
 		return fmt.Errorf("%w: unreadable delivery: %v", asynq.SkipRetry, err)
 	}
+	defer func() {
+		// A bug must park the delivery for an operator, not retry it for ever.
+		if p := recover(); p != nil {
+			w.o.Log.Error().Str("delivery", d.ID).Interface("panic", p).Msg("worker panicked; delivery parked")
+			w.finished(d, Parked)
+			err = fmt.Errorf("%w: worker panicked: %v", asynq.SkipRetry, p)
+		}
+	}()
 	retried, _ := asynq.GetRetryCount(ctx)
-	attempt := retried + 1
+	mark, replayed := w.o.Queue.replayMark(ctx, d.ID)
+	attempt := retried + 1 + mark.Replays // in the delivery's whole life
 	log := w.o.Log.With().Str("delivery", d.ID).Str("rule", d.Rule).Str("ticket", d.Ticket).
 		Str("channel", string(d.Message.Channel)).Str("to", w.o.Mask(d.Message.To)).Int("attempt", attempt).Logger()
 
@@ -187,6 +196,9 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) error {
 
 	if err == nil {
 		ev.Msg("delivered to 8x8")
+		if replayed {
+			w.o.Queue.forgetReplays(ctx, d.ID)
+		}
 		w.finished(d, Sent)
 		return nil
 	}
@@ -202,7 +214,7 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) error {
 	if delay == 0 {
 		delay = Backoff(attempt, w.o.Policy.Base, w.o.Policy.MaxDelay, w.o.Rand())
 	}
-	if reason, park := w.exhausted(ctx, d, retried, rateLimited, delay); park {
+	if reason, park := w.exhausted(d, retried, mark, replayed, rateLimited, delay); park {
 		ev.Str("parked_because", reason).Msg("8x8 did not accept the delivery in time; parked")
 		w.finished(d, Parked)
 		return fmt.Errorf("%w: %v (%s)", asynq.SkipRetry, err, reason)
@@ -217,25 +229,19 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) error {
 // exhausted decides whether a retryable failure should be parked instead:
 // out of attempts, or the next try would fall past the maximum age. Both are
 // counted from the last replay, if any.
-func (w *Worker) exhausted(ctx context.Context, d Delivery, retried int, rateLimited bool, delay time.Duration) (string, bool) {
+func (w *Worker) exhausted(d Delivery, retried int, mark replayMark, replayed, rateLimited bool, delay time.Duration) (string, bool) {
 	p := w.o.Policy
 	attempts, since := retried+1, d.AcceptedAt
-	over := func() bool {
-		return (!rateLimited && attempts >= p.MaxAttempts) || w.o.Now().Add(delay).After(since.Add(p.MaxAge))
-	}
-	if !over() {
-		return "", false
-	}
-	if m, ok := w.o.Queue.replayMark(ctx, d.ID); ok {
-		attempts, since = retried+1-m.RetriedBase, m.At
-		if !over() {
-			return "", false
-		}
+	if replayed {
+		attempts, since = retried+1-mark.RetriedBase, mark.At
 	}
 	if !rateLimited && attempts >= p.MaxAttempts {
 		return fmt.Sprintf("%d attempts made", attempts), true
 	}
-	return fmt.Sprintf("next attempt would be more than %s after acceptance", p.MaxAge), true
+	if w.o.Now().Add(delay).After(since.Add(p.MaxAge)) {
+		return fmt.Sprintf("next attempt would be more than %s after acceptance", p.MaxAge), true
+	}
+	return "", false
 }
 
 func (w *Worker) finished(d Delivery, s State) {
