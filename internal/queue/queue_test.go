@@ -417,3 +417,21 @@ func TestRetryAfterBeyondMaxAgeParks(t *testing.T) {
 		}
 	})
 }
+
+func TestAsynqLoggerSuppressesRepeats(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	l := newAsynqLogger(zerolog.New(&buf))
+	for range 50 {
+		l.Error("Failed to forward scheduled tasks: connection refused")
+	}
+	l.Error("another message")
+	if n := strings.Count(buf.String(), "\n"); n != 2 {
+		t.Fatalf("%d lines for 50 repeats and one other message:\n%s", n, buf.String())
+	}
+	l.quiet = 0
+	l.Error("Failed to forward scheduled tasks: connection refused")
+	if !strings.Contains(buf.String(), `"repeats_suppressed":49`) {
+		t.Fatalf("the repeat count is not reported:\n%s", buf.String())
+	}
+}

@@ -80,7 +80,7 @@ func NewWorker(o WorkerOptions) *Worker {
 			return !errors.As(err, &r) || r.countsAsAttempt
 		},
 		ShutdownTimeout: o.ShutdownTimeout,
-		Logger:          asynqLogger{o.Log},
+		Logger:          newAsynqLogger(o.Log),
 		LogLevel:        asynq.WarnLevel,
 	})
 	return w
@@ -250,17 +250,54 @@ func (w *Worker) finished(d Delivery, s State) {
 	}
 }
 
-// asynqLogger sends asynq's own messages through zerolog.
-type asynqLogger struct{ l zerolog.Logger }
+// asynqLogger sends asynq's own messages through zerolog. While Redis is
+// away asynq repeats the same error several times a second; each distinct
+// message is written at most once per quiet period, with a count of the
+// repeats it stood for.
+type asynqLogger struct {
+	l     zerolog.Logger
+	quiet time.Duration
+	mu    sync.Mutex
+	seen  map[string]*repeat
+}
 
-func (a asynqLogger) Debug(args ...any) {
-	a.l.Debug().Str("component", "asynq").Msg(fmt.Sprint(args...))
+type repeat struct {
+	at         time.Time
+	suppressed int
 }
-func (a asynqLogger) Info(args ...any) { a.l.Info().Str("component", "asynq").Msg(fmt.Sprint(args...)) }
-func (a asynqLogger) Warn(args ...any) { a.l.Warn().Str("component", "asynq").Msg(fmt.Sprint(args...)) }
-func (a asynqLogger) Error(args ...any) {
-	a.l.Error().Str("component", "asynq").Msg(fmt.Sprint(args...))
+
+func newAsynqLogger(l zerolog.Logger) *asynqLogger {
+	return &asynqLogger{l: l.With().Str("component", "asynq").Logger(), quiet: 30 * time.Second, seen: map[string]*repeat{}}
 }
-func (a asynqLogger) Fatal(args ...any) {
-	a.l.Fatal().Str("component", "asynq").Msg(fmt.Sprint(args...))
+
+func (a *asynqLogger) log(ev *zerolog.Event, args []any) {
+	msg := fmt.Sprint(args...)
+	a.mu.Lock()
+	now := time.Now()
+	r := a.seen[msg]
+	if r != nil && now.Sub(r.at) < a.quiet {
+		r.suppressed++
+		a.mu.Unlock()
+		ev.Discard()
+		return
+	}
+	suppressed := 0
+	if r != nil {
+		suppressed = r.suppressed
+	}
+	if len(a.seen) > 256 {
+		clear(a.seen)
+	}
+	a.seen[msg] = &repeat{at: now}
+	a.mu.Unlock()
+	if suppressed > 0 {
+		ev = ev.Int("repeats_suppressed", suppressed)
+	}
+	ev.Msg(msg)
 }
+
+func (a *asynqLogger) Debug(args ...any) { a.log(a.l.Debug(), args) }
+func (a *asynqLogger) Info(args ...any)  { a.log(a.l.Info(), args) }
+func (a *asynqLogger) Warn(args ...any)  { a.log(a.l.Warn(), args) }
+func (a *asynqLogger) Error(args ...any) { a.log(a.l.Error(), args) }
+func (a *asynqLogger) Fatal(args ...any) { a.log(a.l.Error(), args) } // never exit the bridge from a library
