@@ -75,12 +75,15 @@ func rulesCommand(args []string, getenv func(string) string, stdout io.Writer) e
 func deliveriesCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	// Only the store is needed: an operator's shell need not hold the
 	// bridge's inbound secrets to list what is parked.
-	redisURL, name := getenv(config.Prefix+"_REDIS_URL"), getenv(config.Prefix+"_QUEUE")
+	redisURL, name := strings.TrimSpace(getenv(config.Prefix+"_REDIS_URL")), strings.TrimSpace(getenv(config.Prefix+"_QUEUE"))
 	if redisURL == "" {
 		return errors.New("BRIDGE_REDIS_URL is not set: the embedded store lives inside the running bridge; use GET /deliveries there")
 	}
 	if name == "" {
 		name = "bridge"
+	}
+	if !config.ValidQueue(name) {
+		return fmt.Errorf("BRIDGE_QUEUE=%q is not valid: use 1 to 64 letters, digits, - and _", name)
 	}
 	st, err := store.Open(ctx, redisURL)
 	if err != nil {

@@ -150,7 +150,8 @@ func TestDuplicates(t *testing.T) {
 	if a := b.webhook(t, "/webhooks/zendesk/solved-sms", body, "inv-a"); a.Status != 202 || ruleResults(a)["solved-sms"]["result"] != "queued" {
 		t.Fatalf("first: %d %s", a.Status, a.Raw)
 	}
-	if a := b.webhook(t, "/webhooks/zendesk/solved-sms", body, "inv-b"); a.Status != 202 || ruleResults(a)["solved-sms"]["result"] != "duplicate" {
+	// The rule in the path is unescaped and may end in a slash.
+	if a := b.webhook(t, "/webhooks/zendesk/solved%2Dsms/", body, "inv-b"); a.Status != 202 || ruleResults(a)["solved-sms"]["result"] != "duplicate" {
 		t.Fatalf("second: %d %s", a.Status, a.Raw)
 	}
 	every := ticket("501", "open", "notify_every_update", "9123 4567")

@@ -140,10 +140,24 @@ func (c Config) validate() error {
 	if c.APIKey != "" && c.SigningSecret == "" && c.ZendeskToken == "" {
 		return errors.New("BRIDGE_8X8_API_KEY is set but no inbound authentication is: set BRIDGE_ZENDESK_SIGNING_SECRET (recommended) or BRIDGE_ZENDESK_TOKEN, so that only Zendesk can make the bridge send")
 	}
-	if c.Queue == "" || strings.ContainsAny(c.Queue, ":{} ") {
-		return fmt.Errorf("BRIDGE_QUEUE=%q is not valid: use letters, digits, - and _", c.Queue)
+	if !ValidQueue(c.Queue) {
+		return fmt.Errorf("BRIDGE_QUEUE=%q is not valid: use 1 to 64 letters, digits, - and _", c.Queue)
 	}
 	return nil
+}
+
+// ValidQueue reports whether name can be a queue name: it becomes part of
+// Redis keys.
+func ValidQueue(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // ByteSize is a size such as "256KiB", "1MiB" or "262144".

@@ -146,7 +146,7 @@ func bearer(r *http.Request, token string) bool {
 // readBody reads at most limit bytes. A larger body is read on (up to a
 // bound) and discarded before answering 413, so a client still sending sees
 // the status rather than a reset connection.
-func readBody(c echo.Context, limit int64) ([]byte, error) {
+func readBody(c echo.Context, limit int64) ([]byte, *apiError) {
 	r := c.Request()
 	if r.ContentLength > limit {
 		_, _ = io.CopyN(io.Discard, r.Body, 4*limit)

@@ -56,9 +56,9 @@ type testSend struct {
 // ticket. It claims nothing; with send=1 it really sends, to the given test
 // number only.
 func (s *server) test(c echo.Context) error {
-	body, err := readBody(c, s.MaxBody)
-	if err != nil {
-		return err
+	body, rerr := readBody(c, s.MaxBody)
+	if rerr != nil {
+		return rerr
 	}
 	data, err := zendesk.DecodeBody(body)
 	if err != nil {

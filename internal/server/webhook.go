@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
@@ -31,11 +33,14 @@ func (s *server) webhook(c echo.Context) error {
 	outcome := "error"
 	defer func() { s.Metrics.Webhook(outcome) }()
 
-	body, err := readBody(c, s.MaxBody)
-	if err != nil {
+	body, rerr := readBody(c, s.MaxBody)
+	if rerr != nil {
 		outcome = "too_large"
-		log.Warn().Str("outcome", outcome).Msg("webhook refused: body too large")
-		return err
+		if rerr.Status != http.StatusRequestEntityTooLarge {
+			outcome = "unreadable"
+		}
+		log.Warn().Str("outcome", outcome).Msg("webhook refused: " + rerr.Message)
+		return rerr
 	}
 	if err := s.authenticate(req, body); err != nil {
 		outcome = "unauthorized"
@@ -53,7 +58,7 @@ func (s *server) webhook(c echo.Context) error {
 	set := s.Rules.Current()
 	in := notify.Input{Data: data, InvocationID: req.Header.Get(zendesk.HeaderInvocationID), Now: s.Now()}
 	var decisions []notify.Decision
-	if name := c.Param("rule"); name != "" {
+	if name := ruleParam(c); name != "" {
 		r, ok := set.Rule(name)
 		if !ok {
 			outcome = "unknown_rule"
@@ -196,4 +201,14 @@ func (s *server) authenticate(r *http.Request, body []byte) *apiError {
 		return unauthorized("Missing or wrong bearer token: set the webhook's authentication to Bearer token with BRIDGE_ZENDESK_TOKEN.")
 	}
 	return nil
+}
+
+// ruleParam is the {rule} of the path, unescaped and without a trailing
+// slash, so /webhooks/zendesk/solved%2Dsms/ names solved-sms.
+func ruleParam(c echo.Context) string {
+	name := strings.TrimSuffix(c.Param("rule"), "/")
+	if u, err := url.PathUnescape(name); err == nil {
+		name = u
+	}
+	return name
 }
