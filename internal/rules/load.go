@@ -455,13 +455,7 @@ func (l *loader) sms(f field, rule string, d ChannelDefaults) *SMS {
 		return nil
 	}
 	fields := l.byKey(m, rule, smsKeys)
-	if sf, ok := fields["subaccount"]; ok {
-		if v, ok := l.subaccount(sf, rule, "sms.subaccount"); ok {
-			s.Subaccount = v
-		}
-	} else if s.Subaccount == "" {
-		l.problems.add(f.line, rule, "sms has no subaccount: set sms.subaccount or defaults.sms.subaccount")
-	}
+	s.Subaccount = l.channelSubaccount(fields, f, rule, "sms", s.Subaccount)
 	if sf, ok := fields["source"]; ok {
 		if v, ok := l.source(sf, rule, "sms.source"); ok {
 			s.Source = v
@@ -475,6 +469,22 @@ func (l *loader) sms(f field, rule string, d ChannelDefaults) *SMS {
 	return s
 }
 
+// channelSubaccount is the channel's own subaccount over the default, and a
+// problem when neither is set.
+func (l *loader) channelSubaccount(fields map[string]field, f field, rule, channel, def string) string {
+	sf, ok := fields["subaccount"]
+	if !ok {
+		if def == "" {
+			l.problems.add(f.line, rule, "%s has no subaccount: set %s.subaccount or defaults.%s.subaccount", channel, channel, channel)
+		}
+		return def
+	}
+	if v, ok := l.subaccount(sf, rule, channel+".subaccount"); ok {
+		return v
+	}
+	return def
+}
+
 func (l *loader) whatsapp(f field, rule string, d ChannelDefaults) *WhatsApp {
 	w := &WhatsApp{Subaccount: d.Subaccount}
 	m, ok := l.mappingOrEmpty(f, rule, "whatsapp")
@@ -482,13 +492,7 @@ func (l *loader) whatsapp(f field, rule string, d ChannelDefaults) *WhatsApp {
 		return nil
 	}
 	fields := l.byKey(m, rule, waKeys)
-	if sf, ok := fields["subaccount"]; ok {
-		if v, ok := l.subaccount(sf, rule, "whatsapp.subaccount"); ok {
-			w.Subaccount = v
-		}
-	} else if w.Subaccount == "" {
-		l.problems.add(f.line, rule, "whatsapp has no subaccount: set whatsapp.subaccount or defaults.whatsapp.subaccount")
-	}
+	w.Subaccount = l.channelSubaccount(fields, f, rule, "whatsapp", w.Subaccount)
 	tf, hasTemplate := fields["template"]
 	_, hasText := fields["text"]
 	switch {
