@@ -1,0 +1,189 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/metrics"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/queue"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/rules"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/templates"
+)
+
+const twoRules = `version: 1
+defaults: {country: SG, sms: {subaccount: Acme_SMS}}
+rules:
+  - name: first
+    when: {status: [solved]}
+    sms: {text: "one {{ticket.id}}"}
+  - name: second
+    when: {status: [solved]}
+    sms: {text: "two {{ticket.id}}"}
+`
+
+type fixedRules struct{ set *rules.Set }
+
+func (f fixedRules) Current() *rules.Set { return f.set }
+func (f fixedRules) Status() any         { return map[string]any{"rules": len(f.set.Rules)} }
+
+// flakyQueue stores the first n deliveries, then fails like a lost Redis.
+type flakyQueue struct {
+	mu     sync.Mutex
+	n      int
+	stored []queue.Delivery
+}
+
+func (q *flakyQueue) Enqueue(_ context.Context, d queue.Delivery, _ time.Duration) (bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.stored) >= q.n {
+		return false, errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+	}
+	q.stored = append(q.stored, d)
+	return true, nil
+}
+func (q *flakyQueue) Fired(context.Context, string) (queue.State, bool, error) { return "", false, nil }
+func (q *flakyQueue) List(context.Context, queue.State, int) ([]queue.Info, error) {
+	return nil, nil
+}
+func (q *flakyQueue) Replay(context.Context, string) error { return queue.ErrNotFound }
+func (q *flakyQueue) Ping(context.Context) error {
+	if q.n == 0 {
+		return errors.New("connection refused")
+	}
+	return nil
+}
+
+type nopSender struct{}
+
+func (nopSender) Send(context.Context, sender.Message) (sender.Result, error) {
+	return sender.Result{Outcome: sender.Sent}, nil
+}
+
+func newServer(t *testing.T, q Queue, adminToken string, dryRun bool) http.Handler {
+	t.Helper()
+	set, err := rules.Parse("rules.yaml", []byte(twoRules), rules.Options{Engine: templates.New(), Country: phone.Country})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(Options{
+		Rules: fixedRules{set}, Queue: q, Sender: nopSender{}, Requester: sender.NewClient(sender.Options{}),
+		Metrics: metrics.New("test", func(context.Context) (map[queue.State]int, error) { return nil, nil }),
+		Log:     zerolog.Nop(), Now: time.Now, MaxBody: 1024, MaxSkew: time.Minute,
+		AdminToken: adminToken, DryRun: dryRun, Durable: true,
+	})
+}
+
+func serve(h http.Handler, method, path string, body io.Reader, header http.Header) (*httptest.ResponseRecorder, map[string]any) {
+	req := httptest.NewRequest(method, path, body)
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var out map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec, out
+}
+
+const solved = `{"ticket":{"id":"7","status":"solved","requester":{"phone":"9123 4567"}}}`
+
+// The store fails after the first of two rules: 503 with Retry-After, the
+// first stays queued (Zendesk's retry finds it a duplicate), the second was
+// not claimed.
+func TestStoreLostMidWebhook(t *testing.T) {
+	t.Parallel()
+	q := &flakyQueue{n: 1}
+	rec, body := serve(newServer(t, q, "", true), "POST", "/webhooks/zendesk", strings.NewReader(solved), nil)
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != "5" || body["error"] != "store_unavailable" {
+		t.Fatalf("%d %v %v", rec.Code, rec.Header(), body)
+	}
+	if strings.Contains(rec.Body.String(), "6379") {
+		t.Fatalf("the answer quotes the store's address: %s", rec.Body)
+	}
+	rs := body["rules"].([]any)
+	if len(rs) != 1 || rs[0].(map[string]any)["result"] != "queued" || len(q.stored) != 1 {
+		t.Fatalf("rules %v, stored %d", rs, len(q.stored))
+	}
+}
+
+func TestAdminRoutes(t *testing.T) {
+	t.Parallel()
+	q := &flakyQueue{n: 10}
+	// No admin token: the routes do not exist...
+	rec, body := serve(newServer(t, q, "", false), "GET", "/deliveries", nil, nil)
+	if rec.Code != 404 || body["error"] != "not_found" {
+		t.Fatalf("deliveries without an admin token: %d %v", rec.Code, body)
+	}
+	rec, _ = serve(newServer(t, q, "", false), "POST", "/test", strings.NewReader(solved), nil)
+	if rec.Code != 404 {
+		t.Fatalf("/test on a sending bridge without admin token: %d", rec.Code)
+	}
+	// ...except a dry-run bridge's /test.
+	rec, _ = serve(newServer(t, q, "", true), "POST", "/test", strings.NewReader(solved), nil)
+	if rec.Code != 200 {
+		t.Fatalf("/test on a dry-run bridge: %d", rec.Code)
+	}
+	h := newServer(t, q, "tok", false)
+	for _, auth := range []string{"", "Bearer wrong", "Basic dG9rOg=="} {
+		rec, body = serve(h, "GET", "/deliveries", nil, http.Header{"Authorization": {auth}})
+		if rec.Code != 401 || body["error"] != "unauthorized" || rec.Header().Get("WWW-Authenticate") == "" {
+			t.Fatalf("Authorization %q: %d %v", auth, rec.Code, body)
+		}
+	}
+	rec, _ = serve(h, "GET", "/deliveries?state=parked", nil, http.Header{"Authorization": {"bearer tok"}})
+	if rec.Code != 200 {
+		t.Fatalf("right token (any case of Bearer): %d", rec.Code)
+	}
+	rec, body = serve(h, "GET", "/deliveries?state=lost", nil, http.Header{"Authorization": {"Bearer tok"}})
+	if rec.Code != 400 || body["error"] != "invalid_state" {
+		t.Fatalf("unknown state: %d %v", rec.Code, body)
+	}
+	rec, body = serve(h, "POST", "/deliveries/nope/replay", nil, http.Header{"Authorization": {"Bearer tok"}})
+	if rec.Code != 404 || body["error"] != "unknown_delivery" {
+		t.Fatalf("replay unknown: %d %v", rec.Code, body)
+	}
+}
+
+// A chunked body (no Content-Length) over the limit is refused too.
+func TestChunkedBodyOverLimit(t *testing.T) {
+	t.Parallel()
+	h := newServer(t, &flakyQueue{n: 10}, "", true)
+	req := httptest.NewRequest("POST", "/webhooks/zendesk", io.MultiReader(strings.NewReader(`{"a":"`), strings.NewReader(strings.Repeat("x", 5000)), strings.NewReader(`"}`)))
+	req.ContentLength = -1
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 413 || !strings.Contains(rec.Body.String(), `"body_too_large"`) {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestProbes(t *testing.T) {
+	t.Parallel()
+	up := newServer(t, &flakyQueue{n: 1}, "", true)
+	for _, m := range []string{"GET", "HEAD"} {
+		if rec, _ := serve(up, m, "/readyz", nil, nil); rec.Code != 200 {
+			t.Fatalf("%s /readyz: %d", m, rec.Code)
+		}
+	}
+	down := newServer(t, &flakyQueue{n: 0}, "", true)
+	rec, body := serve(down, "GET", "/readyz", nil, nil)
+	if rec.Code != 503 || body["error"] != "store_unavailable" || body["durable"] != true || body["rules"] == nil {
+		t.Fatalf("/readyz with the store down: %d %v", rec.Code, body)
+	}
+	if rec, _ := serve(down, "GET", "/healthz", nil, nil); rec.Code != 200 {
+		t.Fatalf("/healthz depends on the store: %d", rec.Code)
+	}
+}

@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/redistest"
+)
+
+func TestEmbedded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Durable {
+		t.Fatal("the embedded store says it is durable")
+	}
+	if err := s.Client.Set(ctx, "k", "v", time.Second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// miniredis only expires keys when its clock moves: the store moves it.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Client.Exists(ctx, "k").Val() == 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a key with a 1 s TTL still exists after 5 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestRedis(t *testing.T) {
+	t.Parallel()
+	s, err := Open(context.Background(), redistest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.Durable || s.Client.Ping(context.Background()).Err() != nil {
+		t.Fatal("real Redis: not durable or not answering")
+	}
+}
+
+func TestBadURLKeepsThePasswordOut(t *testing.T) {
+	t.Parallel()
+	_, err := Open(context.Background(), "redis://:hunter2@host:notaport/0")
+	if err == nil || !strings.Contains(err.Error(), "BRIDGE_REDIS_URL") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("Open = %v", err)
+	}
+}
