@@ -216,8 +216,8 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 	if in.State != Parked {
 		return fmt.Errorf("%w: it is %s", ErrNotParked, in.State)
 	}
-	prev, _ := q.replayMark(ctx, id)
-	mark := replayMark{Replays: prev.Replays + 1, RetriedBase: in.retried, At: q.now()}
+	prev, _ := q.replayMark(ctx, id, in.AcceptedAt)
+	mark := replayMark{Replays: prev.Replays + 1, RetriedBase: in.retried, At: q.now(), Accepted: in.AcceptedAt}
 	b, _ := json.Marshal(mark)
 	// As long as asynq may keep the parked task; deleted once it is sent.
 	if err := q.rdb.Set(ctx, q.replayKey(id), b, 90*24*time.Hour).Err(); err != nil {
@@ -244,6 +244,9 @@ type replayMark struct {
 	Replays     int       `json:"replays"`
 	RetriedBase int       `json:"retried_base"` // Retried when last replayed
 	At          time.Time `json:"at"`
+	// Accepted ties the mark to one firing of the key: a later delivery
+	// with the same id ignores it.
+	Accepted time.Time `json:"accepted"`
 }
 
 // forgetReplays drops the mark of a delivery that was sent, so a later
@@ -254,13 +257,16 @@ func (q *Queue) forgetReplays(ctx context.Context, id string) {
 
 func (q *Queue) replayKey(id string) string { return "bridge:" + q.name + ":replay:" + id }
 
-func (q *Queue) replayMark(ctx context.Context, id string) (replayMark, bool) {
+func (q *Queue) replayMark(ctx context.Context, id string, accepted time.Time) (replayMark, bool) {
 	b, err := q.rdb.Get(ctx, q.replayKey(id)).Bytes()
 	if err != nil {
 		return replayMark{}, false
 	}
 	var m replayMark
-	return m, json.Unmarshal(b, &m) == nil
+	if json.Unmarshal(b, &m) != nil || !m.Accepted.Equal(accepted) {
+		return replayMark{}, false
+	}
+	return m, true
 }
 
 // Depth counts deliveries by state.

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -392,7 +393,7 @@ func TestReplayGetsAFreshBudget(t *testing.T) {
 		if in := settled(t, q, "d1", Sent); in.Last.Attempts != 4 {
 			t.Fatalf("attempts %d after 4 requests", in.Last.Attempts)
 		}
-		if _, marked := q.replayMark(ctx, "d1"); marked {
+		if q.rdb.Exists(ctx, q.replayKey("d1")).Val() != 0 {
 			t.Fatal("the replay mark outlived the delivery")
 		}
 	})
@@ -434,4 +435,23 @@ func TestAsynqLoggerSuppressesRepeats(t *testing.T) {
 	if !strings.Contains(buf.String(), `"repeats_suppressed":49`) {
 		t.Fatalf("the repeat count is not reported:\n%s", buf.String())
 	}
+}
+
+// A replay mark belongs to one firing: a later delivery with the same id
+// (the key fired again after once_for) does not inherit it.
+func TestReplayMarkBelongsToOneFiring(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		first := time.Unix(1700000000, 0).UTC()
+		b, _ := json.Marshal(replayMark{Replays: 2, RetriedBase: 5, At: first, Accepted: first})
+		q.rdb.Set(ctx, q.replayKey("d1"), b, time.Hour)
+		if m, ok := q.replayMark(ctx, "d1", first); !ok || m.Replays != 2 {
+			t.Fatalf("own mark: %+v %v", m, ok)
+		}
+		if _, ok := q.replayMark(ctx, "d1", first.Add(time.Hour)); ok {
+			t.Fatal("a later firing read an earlier firing's replay mark")
+		}
+	})
 }

@@ -100,6 +100,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
+// freshFor is how young a delivery is sure never to have been parked and
+// replayed by hand.
+const freshFor = 5 * time.Second
+
 // retryError carries the worker's own decision to asynq's RetryDelayFunc.
 type retryError struct {
 	delay           time.Duration
@@ -165,7 +169,14 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		}
 	}()
 	retried, _ := asynq.GetRetryCount(ctx)
-	mark, replayed := w.o.Queue.replayMark(ctx, d.ID)
+	// Only a delivery that has failed before, or is old enough for an
+	// operator to have replayed it, can carry a replay mark: the first
+	// attempt of a fresh delivery (nearly all of them) skips the lookup.
+	var mark replayMark
+	replayed := false
+	if retried > 0 || w.o.Now().Sub(d.AcceptedAt) > freshFor {
+		mark, replayed = w.o.Queue.replayMark(ctx, d.ID, d.AcceptedAt)
+	}
 	attempt := retried + 1 + mark.Replays // in the delivery's whole life
 	log := w.o.Log.With().Str("delivery", d.ID).Str("rule", d.Rule).Str("ticket", d.Ticket).
 		Str("channel", string(d.Message.Channel)).Str("to", w.o.Mask(d.Message.To)).Int("attempt", attempt).Logger()
@@ -213,6 +224,9 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	delay := res.RetryAfter
 	if delay == 0 {
 		delay = Backoff(attempt, w.o.Policy.Base, w.o.Policy.MaxDelay, w.o.Rand())
+	}
+	if !replayed { // looked up lazily: it decides whether to park
+		mark, replayed = w.o.Queue.replayMark(ctx, d.ID, d.AcceptedAt)
 	}
 	if reason, park := w.exhausted(d, retried, mark, replayed, rateLimited, delay); park {
 		ev.Str("parked_because", reason).Msg("8x8 did not accept the delivery in time; parked")
