@@ -69,9 +69,7 @@ func (s *server) listDeliveries(c echo.Context) error {
 	}
 	infos, err := s.Queue.List(c.Request().Context(), state, limit)
 	if err != nil {
-		e := fail(http.StatusServiceUnavailable, "store_unavailable", "The store does not answer: "+storeError(err)+".")
-		e.Header = http.Header{"Retry-After": {"5"}}
-		return e
+		return storeUnavailable("The store does not answer: " + storeError(err) + ".")
 	}
 	out := make([]deliveryJSON, 0, len(infos))
 	for _, in := range infos {
@@ -89,9 +87,7 @@ func (s *server) replay(c echo.Context) error {
 	case errors.Is(err, queue.ErrNotParked):
 		return fail(http.StatusConflict, "not_parked", "Only parked deliveries can be replayed: "+err.Error()+".").with("id", id)
 	case err != nil:
-		e := fail(http.StatusServiceUnavailable, "store_unavailable", "The store does not answer: "+storeError(err)+".")
-		e.Header = http.Header{"Retry-After": {"5"}}
-		return e
+		return storeUnavailable("The store does not answer: " + storeError(err) + ".")
 	}
 	s.Log.Info().Str("delivery", id).Msg("parked delivery replayed")
 	return c.JSON(http.StatusAccepted, map[string]any{"id": id, "state": queue.Queued, "message": "Queued again with the same clientMessageId."})

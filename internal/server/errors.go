@@ -35,6 +35,14 @@ func fail(status int, code, message string) *apiError {
 	return &apiError{Status: status, Code: code, Message: message}
 }
 
+// storeUnavailable is the answer whenever Redis does not: 503 with a
+// Retry-After, which Zendesk (and any sensible client) retries.
+func storeUnavailable(message string) *apiError {
+	e := fail(http.StatusServiceUnavailable, "store_unavailable", message)
+	e.Header = http.Header{"Retry-After": {"5"}}
+	return e
+}
+
 func (e *apiError) with(k string, v any) *apiError {
 	if e.Details == nil {
 		e.Details = map[string]any{}

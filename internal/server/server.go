@@ -182,9 +182,7 @@ func (s *server) readyz(c echo.Context) error {
 		store = "embedded"
 	}
 	if err := s.Queue.Ping(ctx); err != nil {
-		e := fail(http.StatusServiceUnavailable, "store_unavailable", "The store does not answer: "+storeError(err))
-		e.Header = http.Header{"Retry-After": {"5"}}
-		return e.with("store", store).with("durable", s.Durable).with("rules", s.Rules.Status())
+		return storeUnavailable("The store does not answer: "+storeError(err)).with("store", store).with("durable", s.Durable).with("rules", s.Rules.Status())
 	}
 	body := map[string]any{"status": "ready", "store": store, "durable": s.Durable, "dry_run": s.DryRun, "rules": s.Rules.Status()}
 	if !s.Durable {

@@ -125,9 +125,7 @@ func (s *server) test(c echo.Context) error {
 				tr.OnceKey, tr.DeliveryID = d.Key.String(), d.ID
 				state, fired, err := s.Queue.Fired(ctx, d.ID)
 				if err != nil {
-					e := fail(http.StatusServiceUnavailable, "store_unavailable", "The store does not answer, so whether the rule already fired is unknown.")
-					e.Header = http.Header{"Retry-After": {"5"}}
-					return e
+					return storeUnavailable("The store does not answer, so whether the rule already fired is unknown.")
 				}
 				tr.AlreadyFired = &fired
 				tr.FiredState = string(state)

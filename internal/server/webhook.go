@@ -82,10 +82,7 @@ func (s *server) webhook(c echo.Context) error {
 	if err != nil {
 		outcome = "store_unavailable"
 		log.Error().Str("outcome", outcome).Str("reason", storeError(err)).Msg("webhook not queued: store unavailable")
-		e := fail(http.StatusServiceUnavailable, "store_unavailable",
-			"The bridge's store is unreachable; nothing more was queued. Zendesk may retry.")
-		e.Header = http.Header{"Retry-After": {"5"}}
-		return e.with("rules", results)
+		return storeUnavailable("The bridge's store is unreachable; nothing more was queued. Zendesk may retry.").with("rules", results)
 	}
 
 	status, answer := http.StatusOK, map[string]any{"ticket": ticket, "rules": results}
