@@ -5,10 +5,12 @@ package queue
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -31,6 +33,12 @@ type Delivery struct {
 	Key        string         `json:"key,omitempty"`
 	Message    sender.Message `json:"message"`
 	AcceptedAt time.Time      `json:"accepted_at"`
+	// Window is how long the claim holds, counted from AcceptedAt (the
+	// rule's once_for when it was claimed); Enqueue sets it.
+	Window time.Duration `json:"window,omitempty"`
+	// Firing tells this claim of the id from a later one of the same key;
+	// Enqueue sets it.
+	Firing string `json:"firing,omitempty"`
 }
 
 // State is where a delivery is in its life.
@@ -42,6 +50,18 @@ const (
 	Retrying State = "retrying" // waiting for its next attempt
 	Sent     State = "sent"     // 8x8 accepted it (kept for once_for)
 	Parked   State = "parked"   // failed for good; an operator may replay it
+)
+
+// A parked delivery stays in asynq's retry set, due parkDelay after it was
+// parked, rather than in asynq's archive: the archive keeps at most 10,000
+// tasks for at most 90 days and deletes the oldest beyond that, which would
+// release their fire-once claims and lose them for operators. Nothing runs
+// a task this far in the future; a replay moves it to the front. A task in
+// the retry set due later than parkedBeyond from now is parked: no backoff
+// or Retry-After comes near it.
+const (
+	parkDelay    = 100 * 365 * 24 * time.Hour
+	parkedBeyond = parkDelay / 2
 )
 
 // States lists every state, in the order an operator reads them.
@@ -102,31 +122,124 @@ func New(rdb redis.UniversalClient, name string, now func() time.Time) *Queue {
 // Name is the asynq queue name.
 func (q *Queue) Name() string { return q.name }
 
-// Enqueue stores d durably unless its id is already claimed, and keeps the
-// claim for window after it completes. Claim and store are one Redis script
-// (asynq's TaskID enqueue): queued=false means the key had fired already.
+// Enqueue stores d durably unless its id is claimed, and claims it for
+// window from d.AcceptedAt. Claim and store are one Redis script (asynq's
+// TaskID enqueue): queued=false means the key has fired within its window.
+//
+// asynq keeps a sent delivery for window after it completes and a parked one
+// until it is replayed, so an id can stay taken after its window: such a
+// claim is released here, when the same key fires again, by a script that
+// deletes exactly the delivery found expired (and nothing that took its
+// place meanwhile), and the enqueue is tried again.
 func (q *Queue) Enqueue(ctx context.Context, d Delivery, window time.Duration) (queued bool, err error) {
+	d.Window = window
+	if d.Firing == "" {
+		d.Firing = rand.Text()
+	}
 	payload, err := json.Marshal(d)
 	if err != nil {
 		return false, fmt.Errorf("encode delivery: %w", err)
 	}
-	_, err = q.client.EnqueueContext(ctx, asynq.NewTask(taskType, payload),
-		asynq.TaskID(d.ID),
-		asynq.Queue(q.name),
-		// The worker decides retry or park itself; asynq's own count must
-		// never archive a delivery that waits for a rate limit.
-		asynq.MaxRetry(1<<30),
-		asynq.Timeout(2*time.Minute),
-		asynq.Retention(window),
-	)
-	switch {
-	case errors.Is(err, asynq.ErrTaskIDConflict):
+	task := asynq.NewTask(taskType, payload)
+	for range 3 {
+		_, err = q.client.EnqueueContext(ctx, task,
+			asynq.TaskID(d.ID),
+			asynq.Queue(q.name),
+			// The worker decides retry or park itself; asynq's own count
+			// must never archive a delivery that waits for a rate limit.
+			asynq.MaxRetry(1<<30),
+			asynq.Timeout(2*time.Minute),
+			// At least window from the claim; Enqueue releases it on time.
+			asynq.Retention(window),
+		)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return false, fmt.Errorf("store delivery: %w", err)
+		}
+		released, err := q.releaseExpired(ctx, d.ID)
+		if err != nil {
+			return false, err
+		}
+		if !released {
+			return false, nil
+		}
+	}
+	// Released twice and taken again each time: another bridge queued it.
+	return false, nil
+}
+
+// expired reports whether in's claim has run out: it is over (sent or
+// parked) and its window has passed. A delivery still being sent keeps its
+// key whatever its age, so that one key never has two in flight.
+func (q *Queue) expired(in Info) bool {
+	return (in.State == Sent || in.State == Parked) && in.Window > 0 &&
+		!q.now().Before(in.AcceptedAt.Add(in.Window))
+}
+
+// releaseExpired deletes the delivery holding id if its claim has run out.
+// released=true means the id may be free now (another webhook may still win
+// it): the caller tries to enqueue again.
+func (q *Queue) releaseExpired(ctx context.Context, id string) (released bool, err error) {
+	in, err := q.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return true, nil // gone since the conflict: asynq's janitor
+	}
+	if err != nil {
+		return false, fmt.Errorf("read claim: %w", err)
+	}
+	if !q.expired(in) || in.Firing == "" {
 		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("store delivery: %w", err)
+	}
+	n, err := releaseScript.Run(ctx, q.rdb,
+		[]string{q.asynqKey("t:" + id), q.asynqKey("completed"), q.asynqKey("retry"), q.asynqKey("archived")},
+		id, in.Firing, q.now().Add(parkedBeyond).Unix(),
+	).Int()
+	if err != nil {
+		return false, fmt.Errorf("release claim: %w", err)
+	}
+	if n == 1 {
+		// Its replay mark, if any, belongs to the firing just deleted.
+		q.forgetReplays(ctx, id)
 	}
 	return true, nil
 }
+
+// asynqKey names one of asynq's keys for this queue (asynq/internal/base:
+// "asynq:{<queue>}:<suffix>"). Only releaseScript and Depth use them, and
+// the queue tests pin the layout on both stores.
+func (q *Queue) asynqKey(suffix string) string { return "asynq:{" + q.name + "}:" + suffix }
+
+// releaseScript deletes a finished delivery's task (what asynq's own
+// DeleteTask does) only if it is still the firing the caller found expired:
+// sent, parked or archived, with that firing's token in its message. A
+// delivery queued in its place since then, or the same one replayed, is
+// left alone.
+//
+// KEYS: task hash, completed, retry, archived. ARGV: task id, firing token,
+// the least retry score of a parked task.
+var releaseScript = redis.NewScript(`
+local state = redis.call("HGET", KEYS[1], "state")
+if state ~= "completed" and state ~= "retry" and state ~= "archived" then
+	return 0
+end
+local msg = redis.call("HGET", KEYS[1], "msg")
+if not msg or not string.find(msg, ARGV[2], 1, true) then
+	return 0
+end
+if state == "retry" then
+	local due = redis.call("ZSCORE", KEYS[3], ARGV[1])
+	if not due or tonumber(due) < tonumber(ARGV[3]) then
+		return 0
+	end
+end
+redis.call("DEL", KEYS[1])
+redis.call("ZREM", KEYS[2], ARGV[1])
+redis.call("ZREM", KEYS[3], ARGV[1])
+redis.call("ZREM", KEYS[4], ARGV[1])
+return 1
+`)
 
 // Get returns one delivery.
 func (q *Queue) Get(ctx context.Context, id string) (Info, error) {
@@ -137,10 +250,11 @@ func (q *Queue) Get(ctx context.Context, id string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	return info(ti), nil
+	return q.info(ti), nil
 }
 
-// Fired reports whether a claim for id exists, and in which state.
+// Fired reports whether id is claimed, and the state of the delivery that
+// holds it. A delivery whose window has passed no longer holds it.
 func (q *Queue) Fired(ctx context.Context, id string) (State, bool, error) {
 	in, err := q.Get(ctx, id)
 	if errors.Is(err, ErrNotFound) {
@@ -149,43 +263,49 @@ func (q *Queue) Fired(ctx context.Context, id string) (State, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
+	if q.expired(in) {
+		return "", false, nil
+	}
 	return in.State, true, nil
 }
 
 // List returns up to limit deliveries in a state, newest first where asynq
 // keeps an order.
 func (q *Queue) List(ctx context.Context, state State, limit int) ([]Info, error) {
-	var lists []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+	type source struct {
+		list  func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+		pages []int
+	}
+	first := []int{1}
+	var sources []source
 	switch state {
 	case Queued:
-		lists = append(lists, q.inspector.ListPendingTasks, q.inspector.ListScheduledTasks)
+		sources = []source{{q.inspector.ListPendingTasks, first}, {q.inspector.ListScheduledTasks, first}}
 	case Active:
-		lists = append(lists, q.inspector.ListActiveTasks)
+		sources = []source{{q.inspector.ListActiveTasks, first}}
 	case Retrying:
-		lists = append(lists, q.inspector.ListRetryTasks)
-	case Parked:
-		lists = append(lists, q.inspector.ListArchivedTasks)
+		// Retries come first in the retry set, parked deliveries last.
+		sources = []source{{q.inspector.ListRetryTasks, first}}
 	case Sent:
-		lists = append(lists, q.inspector.ListCompletedTasks)
-	default:
-		return nil, fmt.Errorf("unknown state %q", state)
-	}
-	pages := []int{1}
-	if state == Parked {
-		// asynq lists the archive oldest first; an operator wants the
-		// newest. The last limit entries lie on the last two pages.
-		d, err := q.Depth(ctx)
+		sources = []source{{q.inspector.ListCompletedTasks, first}}
+	case Parked:
+		// asynq lists both sets oldest first; an operator wants the newest,
+		// which are the last limit entries: on the last two pages.
+		sizes, err := q.sizes(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if last := (d[Parked] + limit - 1) / limit; last > 1 {
-			pages = []int{last - 1, last}
+		sources = []source{
+			{q.inspector.ListRetryTasks, lastPages(sizes.retry, limit)},
+			{q.inspector.ListArchivedTasks, lastPages(sizes.archived, limit)},
 		}
+	default:
+		return nil, fmt.Errorf("unknown state %q", state)
 	}
 	var out []Info
-	for _, list := range lists {
-		for _, page := range pages {
-			tis, err := list(q.name, asynq.PageSize(limit), asynq.Page(page))
+	for _, src := range sources {
+		for _, page := range src.pages {
+			tis, err := src.list(q.name, asynq.PageSize(limit), asynq.Page(page))
 			if errors.Is(err, asynq.ErrQueueNotFound) {
 				continue // nothing was ever queued
 			}
@@ -193,7 +313,9 @@ func (q *Queue) List(ctx context.Context, state State, limit int) ([]Info, error
 				return nil, err
 			}
 			for _, ti := range tis {
-				out = append(out, info(ti))
+				if in := q.info(ti); in.State == state {
+					out = append(out, in)
+				}
 			}
 		}
 	}
@@ -204,6 +326,15 @@ func (q *Queue) List(ctx context.Context, state State, limit int) ([]Info, error
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// lastPages are the pages of size limit that hold the last limit of n entries.
+func lastPages(n, limit int) []int {
+	last := (n + limit - 1) / limit
+	if last <= 1 {
+		return []int{1}
+	}
+	return []int{last - 1, last}
 }
 
 // Replay queues a parked delivery again, with the same id and so the same
@@ -219,7 +350,8 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 	prev, _ := q.replayMark(ctx, id, in.AcceptedAt)
 	mark := replayMark{Replays: prev.Replays + 1, RetriedBase: in.retried, At: q.now(), Accepted: in.AcceptedAt}
 	b, _ := json.Marshal(mark)
-	// As long as asynq may keep the parked task; deleted once it is sent.
+	// Deleted once the delivery is sent; a mark that outlives its TTL only
+	// restarts the attempt numbers of a delivery parked that long.
 	if err := q.rdb.Set(ctx, q.replayKey(id), b, 90*24*time.Hour).Err(); err != nil {
 		return err
 	}
@@ -271,32 +403,53 @@ func (q *Queue) replayMark(ctx context.Context, id string, accepted time.Time) (
 
 // Depth counts deliveries by state.
 func (q *Queue) Depth(ctx context.Context) (map[State]int, error) {
-	// GetQueueInfo reports a queue nothing was ever queued on with an
-	// internal error type, not asynq.ErrQueueNotFound: ask first.
-	exists, err := q.rdb.SIsMember(ctx, "asynq:queues", q.name).Result()
-	if err != nil {
-		return nil, err
-	}
-	if !exists {
-		return map[State]int{}, nil
-	}
-	qi, err := q.inspector.GetQueueInfo(q.name)
+	sz, err := q.sizes(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return map[State]int{
-		Queued:   qi.Pending + qi.Scheduled,
-		Active:   qi.Active,
-		Retrying: qi.Retry,
-		Parked:   qi.Archived,
-		Sent:     qi.Completed,
+		Queued:   sz.pending + sz.scheduled,
+		Active:   sz.active,
+		Retrying: sz.retry - sz.parked,
+		Parked:   sz.parked + sz.archived,
+		Sent:     sz.completed,
+	}, nil
+}
+
+// sizes are the lengths of asynq's sets for the queue; parked is the part of
+// the retry set that is parked (see parkDelay).
+type sizes struct {
+	pending, scheduled, active, retry, archived, completed, parked int
+}
+
+func (q *Queue) sizes(ctx context.Context) (sizes, error) {
+	// GetQueueInfo reports a queue nothing was ever queued on with an
+	// internal error type, not asynq.ErrQueueNotFound: ask first.
+	exists, err := q.rdb.SIsMember(ctx, "asynq:queues", q.name).Result()
+	if err != nil {
+		return sizes{}, err
+	}
+	if !exists {
+		return sizes{}, nil
+	}
+	qi, err := q.inspector.GetQueueInfo(q.name)
+	if err != nil {
+		return sizes{}, err
+	}
+	parked, err := q.rdb.ZCount(ctx, q.asynqKey("retry"), strconv.FormatInt(q.now().Add(parkedBeyond).Unix(), 10), "+inf").Result()
+	if err != nil {
+		return sizes{}, err
+	}
+	return sizes{
+		pending: qi.Pending, scheduled: qi.Scheduled, active: qi.Active, retry: qi.Retry,
+		archived: qi.Archived, completed: qi.Completed, parked: int(parked),
 	}, nil
 }
 
 // Ping checks the store answers.
 func (q *Queue) Ping(ctx context.Context) error { return q.rdb.Ping(ctx).Err() }
 
-func info(ti *asynq.TaskInfo) Info {
+func (q *Queue) info(ti *asynq.TaskInfo) Info {
 	var in Info
 	_ = json.Unmarshal(ti.Payload, &in.Delivery)
 	in.ID = ti.ID
@@ -308,9 +461,14 @@ func info(ti *asynq.TaskInfo) Info {
 	case asynq.TaskStateActive:
 		in.State = Active
 	case asynq.TaskStateRetry:
-		in.State = Retrying
-		in.NextAttemptAt = ti.NextProcessAt
-	case asynq.TaskStateArchived:
+		if ti.NextProcessAt.After(q.now().Add(parkedBeyond)) {
+			in.State = Parked
+			in.ParkedAt = ti.LastFailedAt
+		} else {
+			in.State = Retrying
+			in.NextAttemptAt = ti.NextProcessAt
+		}
+	case asynq.TaskStateArchived: // by hand (asynqmon, say): parked too
 		in.State = Parked
 		in.ParkedAt = ti.LastFailedAt
 	case asynq.TaskStateCompleted:

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -452,6 +454,188 @@ func TestReplayMarkBelongsToOneFiring(t *testing.T) {
 		}
 		if _, ok := q.replayMark(ctx, "d1", first.Add(time.Hour)); ok {
 			t.Fatal("a later firing read an earlier firing's replay mark")
+		}
+	})
+}
+
+// clock is a Queue clock that tests move forward; the worker keeps real time.
+type clock struct{ ahead atomic.Int64 }
+
+func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.ahead.Load())) }
+func (c *clock) advance(d time.Duration) { c.ahead.Add(int64(d)) }
+func fired(t *testing.T, q *Queue, id string) bool {
+	t.Helper()
+	_, ok, err := q.Fired(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// once_for is counted from the claim: a key fires again once its window has
+// passed, whether its delivery was sent or parked; a delivery still being
+// retried keeps its key.
+func TestClaimExpiresAfterWindow(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		var c clock
+		q := New(newClient(), name, c.now)
+		refuse := sender.Result{Outcome: sender.Permanent, Status: 400, Code: 1002, Message: "Invalid MSISDN"}
+		later := sender.Result{Outcome: sender.Retryable, Status: 503, RetryAfter: time.Hour, Message: "maintenance"}
+		sent := sender.Result{Outcome: sender.Sent, Status: 200, UMID: "u"}
+		s := &scripted{answers: []sender.Result{sent, refuse, sent, later}}
+		obs := startWorker(t, q, s, Policy{Base: time.Second, MaxDelay: time.Second, MaxAttempts: 5, MaxAge: 24 * time.Hour})
+		enqueue := func(id string) bool {
+			t.Helper()
+			d := delivery(id)
+			d.AcceptedAt = c.now()
+			ok, err := q.Enqueue(ctx, d, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+
+		// Sent: claimed for the window, free after it.
+		if !enqueue("sent") {
+			t.Fatal("first enqueue was not queued")
+		}
+		obs.await(t, Sent)
+		settled(t, q, "sent", Sent)
+		c.advance(59 * time.Minute)
+		if enqueue("sent") || !fired(t, q, "sent") {
+			t.Fatal("a sent key fired again within its window")
+		}
+
+		// Parked: claimed for the window too.
+		if !enqueue("parked") {
+			t.Fatal("first enqueue of the parked key was not queued")
+		}
+		obs.await(t, Parked)
+		settled(t, q, "parked", Parked)
+		if enqueue("parked") {
+			t.Fatal("a parked key fired again within its window")
+		}
+		if d, err := q.Depth(ctx); err != nil || d[Parked] != 1 || d[Retrying] != 0 || d[Sent] != 1 {
+			t.Fatalf("Depth = %v, %v; want 1 parked, 0 retrying, 1 sent", d, err)
+		}
+
+		c.advance(2 * time.Minute) // "sent" is 61 min old, "parked" 2 min
+		if fired(t, q, "sent") {
+			t.Fatal("Fired still reports a key whose window has passed")
+		}
+		if !enqueue("sent") {
+			t.Fatal("a sent key did not fire again after its window")
+		}
+		obs.await(t, Sent) // the third answer: sent again
+		if n := len(s.sent()); n != 3 {
+			t.Fatalf("%d requests, want 3 (sent, parked, sent again)", n)
+		}
+
+		c.advance(time.Hour) // "parked" is past its window
+		if !enqueue("parked") {
+			t.Fatal("a parked key did not fire again after its window")
+		}
+		// The new firing replaced the parked delivery; it now waits out a
+		// Retry-After of an hour: in flight, it keeps its key however old.
+		settled(t, q, "parked", Retrying)
+		if parked, err := q.List(ctx, Parked, 10); err != nil || len(parked) != 0 {
+			t.Fatalf("List(parked) = %v, %v; want the superseded delivery gone", parked, err)
+		}
+		c.advance(2 * time.Hour)
+		if enqueue("parked") || !fired(t, q, "parked") {
+			t.Fatal("a key fired again while its delivery was still retrying")
+		}
+		if d, err := q.Depth(ctx); err != nil || d[Parked] != 0 || d[Retrying] != 1 {
+			t.Fatalf("Depth = %v, %v; want 0 parked, 1 retrying", d, err)
+		}
+	})
+}
+
+// The release deletes only the firing it found expired.
+func TestReleaseLeavesOtherFirings(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		s := &scripted{}
+		obs := startWorker(t, q, s, fastPolicy)
+		d := delivery("d1")
+		d.Firing = "firing-one"
+		if ok, err := q.Enqueue(ctx, d, time.Hour); !ok || err != nil {
+			t.Fatalf("Enqueue = %v, %v", ok, err)
+		}
+		obs.await(t, Sent)
+		settled(t, q, "d1", Sent)
+		keys := []string{q.asynqKey("t:d1"), q.asynqKey("completed"), q.asynqKey("retry"), q.asynqKey("archived")}
+		if n, err := releaseScript.Run(ctx, q.rdb, keys, "d1", "firing-two", time.Now().Add(parkedBeyond).Unix()).Int(); err != nil || n != 0 {
+			t.Fatalf("release of another firing = %d, %v; want 0", n, err)
+		}
+		if !fired(t, q, "d1") {
+			t.Fatal("releasing another firing deleted this one")
+		}
+		// The layout the script relies on: with the right token it deletes.
+		if n, err := releaseScript.Run(ctx, q.rdb, keys, "d1", "firing-one", time.Now().Add(parkedBeyond).Unix()).Int(); err != nil || n != 1 {
+			t.Fatalf("release of its own firing = %d, %v; want 1", n, err)
+		}
+		if fired(t, q, "d1") {
+			t.Fatal("the released delivery still holds its key")
+		}
+		if d, _ := q.Depth(ctx); d[Sent] != 0 {
+			t.Fatalf("Depth after release = %v; the completed set still lists it", d)
+		}
+	})
+}
+
+// asynq's archive keeps at most 10,000 tasks (and none past 90 days) and
+// deletes the oldest when more arrive: a parked delivery must not live
+// there, or a burst of failures elsewhere would release its key and lose it.
+func TestParkedOutlivesAsynqArchiveLimits(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		s := &scripted{answers: []sender.Result{{Outcome: sender.Permanent, Status: 401, Message: "Unauthorized"}}}
+		obs := startWorker(t, q, s, fastPolicy)
+		if ok, err := q.Enqueue(ctx, delivery("keep"), time.Hour); !ok || err != nil {
+			t.Fatalf("Enqueue = %v, %v", ok, err)
+		}
+		obs.await(t, Parked)
+		settled(t, q, "keep", Parked)
+
+		// Fill asynq's archive with 10,000 newer entries, then archive one
+		// more task by asynq's own means, which trims the archive.
+		members := make([]redis.Z, 10_000)
+		for i := range members {
+			members[i] = redis.Z{Score: float64(time.Now().Add(time.Minute).Unix()), Member: fmt.Sprintf("filler-%d", i)}
+		}
+		if err := q.rdb.ZAdd(ctx, q.asynqKey("archived"), members...).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := q.client.EnqueueContext(ctx, asynq.NewTask("other", nil), asynq.Queue(name), asynq.TaskID("victim"), asynq.ProcessIn(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.inspector.ArchiveTask(name, "victim"); err != nil {
+			t.Fatal(err)
+		}
+		if n := q.rdb.ZCard(ctx, q.asynqKey("archived")).Val(); n > 10_000 {
+			t.Fatalf("asynq did not trim its archive (%d entries): the test proves nothing", n)
+		}
+		// The fillers have no task hashes, which asynq's queue statistics
+		// cannot read: take them out again.
+		fillers := make([]any, len(members))
+		for i, m := range members {
+			fillers[i] = m.Member
+		}
+		q.rdb.ZRem(ctx, q.asynqKey("archived"), fillers...)
+
+		parked, err := q.List(ctx, Parked, 10)
+		if err != nil || len(parked) == 0 || parked[0].ID != "keep" {
+			t.Fatalf("List(parked) = %v, %v; want the parked delivery first", parked, err)
+		}
+		if ok, _ := q.Enqueue(ctx, delivery("keep"), time.Hour); ok {
+			t.Fatal("the parked delivery's key was released")
 		}
 	})
 }

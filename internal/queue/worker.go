@@ -75,9 +75,16 @@ func NewWorker(o WorkerOptions) *Worker {
 		// Retry-After is honoured to the second, not to asynq's 5 s tick.
 		DelayedTaskCheckInterval: 200 * time.Millisecond,
 		RetryDelayFunc:           retryDelay,
+		// A rate-limit wait is not an attempt; parking is not one either
+		// (the attempt that failed was counted), which keeps asynq's
+		// count of failures what the replay budget expects.
 		IsFailure: func(err error) bool {
 			var r *retryError
-			return !errors.As(err, &r) || r.countsAsAttempt
+			if errors.As(err, &r) {
+				return r.countsAsAttempt
+			}
+			var p *parkError
+			return !errors.As(err, &p)
 		},
 		ShutdownTimeout: o.ShutdownTimeout,
 		Logger:          newAsynqLogger(o.Log),
@@ -114,10 +121,23 @@ type retryError struct {
 func (e *retryError) Error() string { return e.err.Error() }
 func (e *retryError) Unwrap() error { return e.err }
 
+// parkError parks the delivery: asynq keeps it in its retry set, due
+// parkDelay from now (see parkDelay), until an operator replays it.
+type parkError struct{ err error }
+
+func (e *parkError) Error() string { return e.err.Error() }
+func (e *parkError) Unwrap() error { return e.err }
+
+func parked(format string, args ...any) error { return &parkError{fmt.Errorf(format, args...)} }
+
 func retryDelay(_ int, err error, _ *asynq.Task) time.Duration {
 	var r *retryError
 	if errors.As(err, &r) {
 		return wholeSeconds(r.delay, time.Now())
+	}
+	var p *parkError
+	if errors.As(err, &p) {
+		return parkDelay
 	}
 	return time.Second
 }
@@ -158,14 +178,14 @@ func (w *Worker) limiter(subaccount string) *rate.Limiter {
 func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	var d Delivery
 	if err := json.Unmarshal(t.Payload(), &d); err != nil {
-		return fmt.Errorf("%w: unreadable delivery: %v", asynq.SkipRetry, err)
+		return parked("unreadable delivery: %v", err)
 	}
 	defer func() {
 		// A bug must park the delivery for an operator, not retry it for ever.
 		if p := recover(); p != nil {
 			w.o.Log.Error().Str("delivery", d.ID).Interface("panic", p).Msg("worker panicked; delivery parked")
 			w.finished(d, Parked)
-			err = fmt.Errorf("%w: worker panicked: %v", asynq.SkipRetry, p)
+			err = parked("worker panicked: %v", p)
 		}
 	}()
 	retried, _ := asynq.GetRetryCount(ctx)
@@ -216,7 +236,7 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	if res.Outcome != sender.Retryable {
 		ev.Msg("8x8 refused the delivery; parked")
 		w.finished(d, Parked)
-		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+		return parked("%v", err)
 	}
 
 	// A rate limit is a wait, not a failed attempt.
@@ -231,7 +251,7 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	if reason, park := w.exhausted(d, retried, mark, replayed, rateLimited, delay); park {
 		ev.Str("parked_because", reason).Msg("8x8 did not accept the delivery in time; parked")
 		w.finished(d, Parked)
-		return fmt.Errorf("%w: %v (%s)", asynq.SkipRetry, err, reason)
+		return parked("%v (%s)", err, reason)
 	}
 	ev.Dur("retry_in", delay).Bool("rate_limited", rateLimited).Msg("8x8 did not accept the delivery yet; will retry")
 	if w.o.Observer != nil {
