@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender/fake8x8"
 )
@@ -206,4 +208,47 @@ func TestConcurrentWebhooksTwoBridges(t *testing.T) {
 	if n := len(fake.Requests()); n != 1 {
 		t.Fatalf("%d 8x8 requests, want exactly 1", n)
 	}
+}
+
+// once_for is counted from the claim: within it the same ticket is a
+// duplicate, after it the rule fires again, through the real bridge on Redis.
+func TestOnceForWindowPasses(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "rules.yaml")
+	writeRules(t, file, `version: 1
+defaults: {country: SG, sms: {subaccount: Acme_SMS, source: AcmeSupport}}
+rules:
+  - name: solved-sms
+    when: {status: [solved]}
+    once_for: 2s
+    sms: {text: "Ticket #{{ticket.id}} solved"}
+`)
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	env := withRedis(t, baseEnv(t, fake))
+	env["BRIDGE_RULES_FILE"] = file
+	b := start(t, env)
+	body := ticket("610", "solved", "", "9123 4567")
+	result := func() string {
+		t.Helper()
+		a := b.webhook(t, "/webhooks/zendesk", body, "")
+		if a.Status != 202 {
+			t.Fatalf("%d %s", a.Status, a.Raw)
+		}
+		return fmt.Sprint(ruleResults(a)["solved-sms"]["result"])
+	}
+	before := time.Now()
+	if r := result(); r != "queued" {
+		t.Fatalf("first webhook: %s", r)
+	}
+	claimedBy := time.Now()
+	waitRequests(t, fake, 1)
+	if r := result(); r != "duplicate" && time.Since(before) < 2*time.Second {
+		t.Fatalf("within once_for: %s, want duplicate", r)
+	}
+	// The window itself is what is tested: wait it out.
+	time.Sleep(time.Until(claimedBy.Add(2*time.Second + 10*time.Millisecond)))
+	if r := result(); r != "queued" {
+		t.Fatalf("after once_for: %s, want queued", r)
+	}
+	waitRequests(t, fake, 2)
 }

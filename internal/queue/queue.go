@@ -150,7 +150,7 @@ func (q *Queue) Enqueue(ctx context.Context, d Delivery, window time.Duration) (
 			asynq.MaxRetry(1<<30),
 			asynq.Timeout(2*time.Minute),
 			// At least window from the claim; Enqueue releases it on time.
-			asynq.Retention(window),
+			asynq.Retention(retention(window)),
 		)
 		if err == nil {
 			return true, nil
@@ -168,6 +168,15 @@ func (q *Queue) Enqueue(ctx context.Context, d Delivery, window time.Duration) (
 	}
 	// Released twice and taken again each time: another bridge queued it.
 	return false, nil
+}
+
+// retention is window rounded up to asynq's whole seconds (it would keep
+// a 500 ms window for 0 s, releasing the claim at completion).
+func retention(window time.Duration) time.Duration {
+	if r := window.Truncate(time.Second) + time.Second; r > window {
+		return r
+	}
+	return window // would overflow
 }
 
 // expired reports whether in's claim has run out: it is over (sent or
