@@ -70,7 +70,7 @@ func rulesCommand(args []string, getenv func(string) string, stdout io.Writer) e
 	return err
 }
 
-// deliveriesCommand lists and replays deliveries straight from Redis, for an
+// deliveriesCommand lists, replays and deletes deliveries straight from Redis, for an
 // operator with a shell and no admin token.
 func deliveriesCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	// Only the store is needed: an operator's shell need not hold the
@@ -119,8 +119,14 @@ func deliveriesCommand(ctx context.Context, args []string, getenv func(string) s
 		}
 		_, err := fmt.Fprintf(stdout, "%s queued again\n", args[1])
 		return err
+	case len(args) == 2 && args[0] == "delete":
+		if err := q.Delete(ctx, args[1]); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(stdout, "%s deleted; its fire-once key can fire again\n", args[1])
+		return err
 	default:
-		return &exitError{2, errors.New("usage: bridge deliveries list [STATE] | bridge deliveries replay ID")}
+		return &exitError{2, errors.New("usage: bridge deliveries list [STATE] | bridge deliveries replay ID | bridge deliveries delete ID")}
 	}
 }
 

@@ -104,6 +104,26 @@ func TestPermanentFailuresParkAndReplay(t *testing.T) {
 	if a := b.do(t, http.MethodGet, "/deliveries?state=parked", nil, nil); a.Status != http.StatusUnauthorized {
 		t.Fatalf("deliveries without the admin token: %d", a.Status)
 	}
+
+	// Deleting a parked delivery drops it and frees its key.
+	gone := byStatus[401]["id"].(string)
+	if a := b.do(t, http.MethodDelete, "/deliveries/"+gone, nil, nil); a.Status != http.StatusUnauthorized {
+		t.Fatalf("delete without the admin token: %d", a.Status)
+	}
+	if a := b.admin(t, http.MethodDelete, "/deliveries/"+id, nil); a.Status != http.StatusConflict || a.Body["error"] != "not_parked" {
+		t.Fatalf("deleting a sent delivery: %d %s", a.Status, a.Raw)
+	}
+	if a := b.admin(t, http.MethodDelete, "/deliveries/"+gone, nil); a.Status != http.StatusOK || a.Body["state"] != "deleted" {
+		t.Fatalf("delete: %d %s", a.Status, a.Raw)
+	}
+	if a := b.admin(t, http.MethodDelete, "/deliveries/"+gone, nil); a.Status != http.StatusNotFound || a.Body["error"] != "unknown_delivery" {
+		t.Fatalf("deleting twice: %d %s", a.Status, a.Raw)
+	}
+	awaitState(t, b, "parked", 1)
+	if a := b.webhook(t, "/webhooks/zendesk/solved-sms", ticket("22", "solved", "", "9123 4567"), ""); ruleResults(a)["solved-sms"]["result"] != "queued" {
+		t.Fatalf("after delete, the ticket's key should fire again: %s", a.Raw)
+	}
+	waitRequests(t, fake, 5)
 }
 
 // awaitState polls the operator's listing until n deliveries are in state:

@@ -272,6 +272,9 @@ func TestDeliveriesCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"deliveries", "replay", "nope"}, getenv, &out, io.Discard); err == nil {
 		t.Fatal("replaying an unknown delivery succeeded")
 	}
+	if err := run(context.Background(), []string{"deliveries", "delete", id}, getenv, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "not parked") {
+		t.Fatalf("deleting a sent delivery: %v", err)
+	}
 }
 
 func TestRulesCheckCommand(t *testing.T) {

@@ -201,18 +201,50 @@ func (q *Queue) releaseExpired(ctx context.Context, id string) (released bool, e
 	if !q.expired(in) || in.Firing == "" {
 		return false, nil
 	}
-	n, err := releaseScript.Run(ctx, q.rdb,
-		[]string{q.asynqKey("t:" + id), q.asynqKey("completed"), q.asynqKey("retry"), q.asynqKey("archived")},
-		id, in.Firing, q.now().Add(parkedBeyond).Unix(),
-	).Int()
+	n, err := q.release(ctx, id, in.Firing, true)
 	if err != nil {
 		return false, fmt.Errorf("release claim: %w", err)
 	}
-	if n == 1 {
+	if n {
 		// Its replay mark, if any, belongs to the firing just deleted.
 		q.forgetReplays(ctx, id)
 	}
 	return true, nil
+}
+
+// release runs releaseScript for one firing of id; sent says whether a
+// sent delivery may go too, or only a parked one.
+func (q *Queue) release(ctx context.Context, id, firing string, sent bool) (bool, error) {
+	n, err := releaseScript.Run(ctx, q.rdb,
+		[]string{q.asynqKey("t:" + id), q.asynqKey("completed"), q.asynqKey("retry"), q.asynqKey("archived")},
+		id, firing, q.now().Add(parkedBeyond).Unix(), sent,
+	).Int()
+	return n == 1, err
+}
+
+// Delete drops a parked delivery for good, and with it its fire-once claim:
+// the key can fire again. It is for deliveries nobody will replay (a number
+// that can never receive), which would otherwise stay parked.
+func (q *Queue) Delete(ctx context.Context, id string) error {
+	in, err := q.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if in.State != Parked {
+		return fmt.Errorf("%w: it is %s", ErrNotParked, in.State)
+	}
+	deleted, err := q.release(ctx, id, in.Firing, false)
+	if err != nil {
+		return err
+	}
+	if !deleted { // replayed, or replaced, since it was read
+		if in, gerr := q.Get(ctx, id); gerr == nil && in.State != Parked {
+			return fmt.Errorf("%w: it is %s", ErrNotParked, in.State)
+		}
+		return ErrNotFound
+	}
+	q.forgetReplays(ctx, id)
+	return nil
 }
 
 // asynqKey names one of asynq's keys for this queue (asynq/internal/base:
@@ -227,14 +259,14 @@ func (q *Queue) asynqKey(suffix string) string { return "asynq:{" + q.name + "}:
 // left alone.
 //
 // KEYS: task hash, completed, retry, archived. ARGV: task id, firing token,
-// the least retry score of a parked task.
+// the least retry score of a parked task, 1 if a sent delivery may go too.
 var releaseScript = redis.NewScript(`
 local state = redis.call("HGET", KEYS[1], "state")
-if state ~= "completed" and state ~= "retry" and state ~= "archived" then
+if state ~= "retry" and state ~= "archived" and not (state == "completed" and ARGV[4] == "1") then
 	return 0
 end
 local msg = redis.call("HGET", KEYS[1], "msg")
-if not msg or not string.find(msg, ARGV[2], 1, true) then
+if ARGV[2] == "" or not msg or not string.find(msg, ARGV[2], 1, true) then
 	return 0
 end
 if state == "retry" then

@@ -569,14 +569,17 @@ func TestReleaseLeavesOtherFirings(t *testing.T) {
 		obs.await(t, Sent)
 		settled(t, q, "d1", Sent)
 		keys := []string{q.asynqKey("t:d1"), q.asynqKey("completed"), q.asynqKey("retry"), q.asynqKey("archived")}
-		if n, err := releaseScript.Run(ctx, q.rdb, keys, "d1", "firing-two", time.Now().Add(parkedBeyond).Unix()).Int(); err != nil || n != 0 {
+		if n, err := releaseScript.Run(ctx, q.rdb, keys, "d1", "firing-two", time.Now().Add(parkedBeyond).Unix(), true).Int(); err != nil || n != 0 {
 			t.Fatalf("release of another firing = %d, %v; want 0", n, err)
 		}
 		if !fired(t, q, "d1") {
 			t.Fatal("releasing another firing deleted this one")
 		}
+		if err := q.Delete(ctx, "d1"); !errors.Is(err, ErrNotParked) || !fired(t, q, "d1") {
+			t.Fatalf("Delete of a sent delivery: %v; want ErrNotParked and the key kept", err)
+		}
 		// The layout the script relies on: with the right token it deletes.
-		if n, err := releaseScript.Run(ctx, q.rdb, keys, "d1", "firing-one", time.Now().Add(parkedBeyond).Unix()).Int(); err != nil || n != 1 {
+		if n, err := releaseScript.Run(ctx, q.rdb, keys, "d1", "firing-one", time.Now().Add(parkedBeyond).Unix(), true).Int(); err != nil || n != 1 {
 			t.Fatalf("release of its own firing = %d, %v; want 1", n, err)
 		}
 		if fired(t, q, "d1") {
@@ -637,5 +640,34 @@ func TestParkedOutlivesAsynqArchiveLimits(t *testing.T) {
 		if ok, _ := q.Enqueue(ctx, delivery("keep"), time.Hour); ok {
 			t.Fatal("the parked delivery's key was released")
 		}
+	})
+}
+
+// Delete drops a parked delivery and frees its key.
+func TestDeleteParked(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		s := &scripted{answers: []sender.Result{{Outcome: sender.Permanent, Status: 400, Code: 1002, Message: "Invalid MSISDN"}}}
+		obs := startWorker(t, q, s, fastPolicy)
+		if ok, err := q.Enqueue(ctx, delivery("d1"), time.Hour); !ok || err != nil {
+			t.Fatalf("Enqueue = %v, %v", ok, err)
+		}
+		obs.await(t, Parked)
+		settled(t, q, "d1", Parked)
+		if err := q.Delete(ctx, "d1"); err != nil {
+			t.Fatal(err)
+		}
+		if parked, err := q.List(ctx, Parked, 10); err != nil || len(parked) != 0 {
+			t.Fatalf("List(parked) after Delete = %v, %v", parked, err)
+		}
+		if err := q.Delete(ctx, "d1"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second Delete: %v, want ErrNotFound", err)
+		}
+		if ok, err := q.Enqueue(ctx, delivery("d1"), time.Hour); !ok || err != nil {
+			t.Fatalf("the deleted delivery's key is still taken: %v, %v", ok, err)
+		}
+		obs.await(t, Sent)
 	})
 }

@@ -83,7 +83,7 @@ func (s *server) replay(c echo.Context) error {
 	err := s.Queue.Replay(c.Request().Context(), id)
 	switch {
 	case errors.Is(err, queue.ErrNotFound):
-		return fail(http.StatusNotFound, "unknown_delivery", "There is no delivery with that id (it may have been trimmed).").with("id", id)
+		return unknownDelivery(id)
 	case errors.Is(err, queue.ErrNotParked):
 		return fail(http.StatusConflict, "not_parked", "Only parked deliveries can be replayed: "+err.Error()+".").with("id", id)
 	case err != nil:
@@ -91,4 +91,23 @@ func (s *server) replay(c echo.Context) error {
 	}
 	s.Log.Info().Str("delivery", id).Msg("parked delivery replayed")
 	return c.JSON(http.StatusAccepted, map[string]any{"id": id, "state": queue.Queued, "message": "Queued again with the same clientMessageId."})
+}
+
+func (s *server) deleteDelivery(c echo.Context) error {
+	id := c.Param("id")
+	err := s.Queue.Delete(c.Request().Context(), id)
+	switch {
+	case errors.Is(err, queue.ErrNotFound):
+		return unknownDelivery(id)
+	case errors.Is(err, queue.ErrNotParked):
+		return fail(http.StatusConflict, "not_parked", "Only parked deliveries can be deleted: "+err.Error()+".").with("id", id)
+	case err != nil:
+		return storeUnavailable("The store does not answer: " + storeError(err) + ".")
+	}
+	s.Log.Info().Str("delivery", id).Msg("parked delivery deleted")
+	return c.JSON(http.StatusOK, map[string]any{"id": id, "state": "deleted", "message": "Deleted; its fire-once key can fire again."})
+}
+
+func unknownDelivery(id string) error {
+	return fail(http.StatusNotFound, "unknown_delivery", "There is no delivery with that id (a sent one is kept for its rule's once_for).").with("id", id)
 }

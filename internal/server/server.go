@@ -26,6 +26,7 @@ type Queue interface {
 	Fired(ctx context.Context, id string) (queue.State, bool, error)
 	List(ctx context.Context, s queue.State, limit int) ([]queue.Info, error)
 	Replay(ctx context.Context, id string) error
+	Delete(ctx context.Context, id string) error
 	Ping(ctx context.Context) error
 }
 
@@ -101,6 +102,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.POST("/test", s.test, s.requireAdmin)
 	e.GET("/deliveries", s.listDeliveries, s.requireAdmin)
 	e.POST("/deliveries/:id/replay", s.replay, s.requireAdmin)
+	e.DELETE("/deliveries/:id", s.deleteDelivery, s.requireAdmin)
 
 	e.GET("/healthz", s.healthz)
 	e.HEAD("/healthz", s.healthz)

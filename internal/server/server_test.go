@@ -59,6 +59,7 @@ func (q *flakyQueue) List(context.Context, queue.State, int) ([]queue.Info, erro
 	return nil, nil
 }
 func (q *flakyQueue) Replay(context.Context, string) error { return queue.ErrNotFound }
+func (q *flakyQueue) Delete(context.Context, string) error { return queue.ErrNotFound }
 func (q *flakyQueue) Ping(context.Context) error {
 	if q.n == 0 {
 		return errors.New("connection refused")
