@@ -26,6 +26,9 @@
 // ticket.tags sent as Zendesk's space-separated text they fail at render
 // time, where {{ ticket.tags | split: " " | join: ", " }} works. Nothing is
 // registered beyond the library's standard filters and tags.
+//
+// A template of only text and plain variables ({{ ticket.id }}) renders
+// without the library's evaluator, to the same bytes (see fast.go).
 package templates
 
 import (
@@ -97,6 +100,9 @@ func capitalize(s string) string {
 type Template struct {
 	src string
 	tpl *liquid.Template
+	// plan renders the template without the library when it is only text
+	// and plain variables (see fast.go); nil otherwise.
+	plan *plan
 }
 
 // Parse parses src and refuses what could only fail or misbehave later (see
@@ -124,7 +130,7 @@ func (e *Engine) Parse(src string) (t *Template, err error) {
 	if v.err != nil {
 		return nil, v.err
 	}
-	return &Template{src: src, tpl: tpl}, nil
+	return &Template{src: src, tpl: tpl, plan: compile(tpl.GetRoot())}, nil
 }
 
 // Source returns the template text as written.
@@ -134,11 +140,23 @@ var errTooLong = fmt.Errorf("the rendered text is longer than %d bytes", MaxOutp
 
 // Render renders the template with data as its variables. data is not
 // modified. A missing variable renders as nothing, as in Zendesk.
-func (t *Template) Render(data map[string]any) (out string, err error) {
+func (t *Template) Render(data map[string]any) (string, error) {
+	if t.plan != nil {
+		// A plan cannot panic: it only switches on types and indexes what
+		// it has checked the length of.
+		if out, err := t.plan.render(data); err != errSlowPath {
+			return out, err
+		}
+	}
+	return t.renderLiquid(data)
+}
+
+// renderLiquid renders with osteele/liquid, whatever the template.
+func (t *Template) renderLiquid(data map[string]any) (out string, err error) {
 	w := &limitWriter{max: MaxOutput}
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = "", fmt.Errorf("the template failed: %v", r)
+			out, err = "", errors.New(dropStack(fmt.Sprintf("the template failed: %v", r)))
 		}
 		if w.exceeded { // the library may report it wrapped, or panic with it
 			out, err = "", errTooLong
@@ -202,7 +220,7 @@ func sample(tags any) map[string]any {
 // message drops the library's "Liquid error" prefix, and keeps the line only
 // when the template has more than one.
 func message(err error, multiline bool) string {
-	s := err.Error()
+	s := dropStack(err.Error())
 	if rest, ok := strings.CutPrefix(s, "Liquid error: "); ok {
 		return rest
 	}
@@ -213,6 +231,16 @@ func message(err error, multiline bool) string {
 			}
 			return msg
 		}
+	}
+	return s
+}
+
+// dropStack cuts the goroutine stack the library appends to a panic it
+// recovered (and sometimes panics with again): source paths and addresses
+// are no answer for an admin.
+func dropStack(s string) string {
+	if before, _, ok := strings.Cut(s, "\nOriginal stacktrace:"); ok {
+		return strings.TrimSpace(before)
 	}
 	return s
 }
