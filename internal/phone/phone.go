@@ -63,6 +63,13 @@ func Country(code string) (string, bool) {
 // know is refused even when raw does not need it, so that a broken per-ticket
 // country shows up on the first ticket rather than on the first national one.
 func Normalize(raw, country string) (string, error) {
+	return normalize(raw, country, false)
+}
+
+// normalize is Normalize. library makes it parse and classify with
+// phonenumbers' own Parse and GetNumberType only, as it did before the fast
+// path (fast.go) existed; the tests hold the two to the same answers.
+func normalize(raw, country string, library bool) (string, error) {
 	region := ""
 	if strings.TrimSpace(country) != "" {
 		r, ok := Country(country)
@@ -79,7 +86,54 @@ func Normalize(raw, country string) (string, error) {
 	if !international && region == "" {
 		return "", &Error{Code: codeInvalidCountry, Reason: "no country given for a number without country code"}
 	}
+	if library {
+		return e164Library(digits, international, region)
+	}
+	return e164(digits, international, region)
+}
 
+// e164 turns the digits clean left, read with region, into E.164: through
+// fastParse and fastNumberType where they answer, and phonenumbers where
+// they do not.
+func e164(digits string, international bool, region string) (string, error) {
+	num, cc, nsn := fastParse(digits, international, region)
+	if num == nil {
+		input := digits
+		if international {
+			input = "+" + digits
+		}
+		var err error
+		if num, err = phonenumbers.Parse(input, region); err != nil {
+			return "", invalidPhone(parseReason(err))
+		}
+		nsn = phonenumbers.GetNationalSignificantNumber(num)
+	}
+	typ, ok := fastNumberType(num.GetCountryCode(), nsn)
+	if !ok {
+		typ = phonenumbers.GetNumberType(num)
+	}
+	// An UNKNOWN type is an invalid number: IsValidNumber asks the same
+	// getNumberTypeHelper, with the same metadata, whether the type is
+	// UNKNOWN (see e164Library).
+	if typ == phonenumbers.UNKNOWN {
+		return "", invalidPhone("not a valid number for " + where(num, region))
+	}
+	if num.GetExtension() != "" {
+		return "", invalidPhone("extensions are not allowed")
+	}
+	if reason := refuseType(typ); reason != "" {
+		return "", invalidPhone(reason)
+	}
+	if cc != "" {
+		// fastParse has no leading zeros to write back, so this is
+		// what Format(num, E164) writes.
+		return "+" + cc + nsn, nil
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// e164Library is e164 with phonenumbers only.
+func e164Library(digits string, international bool, region string) (string, error) {
 	input := digits
 	if international {
 		input = "+" + digits
@@ -92,8 +146,10 @@ func Normalize(raw, country string) (string, error) {
 	// is a separate question. Validity for region is deliberately not asked:
 	// a +44 number on a ticket whose default is SG is fine. GetNumberType
 	// runs the same pattern matching as IsValidNumber, so it is asked once
-	// and validity only when the type is unknown (the hot path of every
-	// webhook).
+	// and validity only when the type is unknown. (It is then always false:
+	// both find the region with GetRegionCodeForNumber and its metadata
+	// with getMetadataForRegionOrCallingCode, and IsValidNumber is
+	// getNumberTypeHelper != UNKNOWN, which e164 relies on.)
 	typ := phonenumbers.GetNumberType(num)
 	if typ == phonenumbers.UNKNOWN && !phonenumbers.IsValidNumber(num) {
 		return "", invalidPhone("not a valid number for " + where(num, region))
@@ -150,6 +206,12 @@ func clean(raw string) (digits string, international bool, err *Error) {
 	if !international && strings.HasPrefix(digits, "00") {
 		international = true
 		digits = digits[2:]
+	}
+	// No country code starts with 0. phonenumbers would drop the "+" and
+	// read the rest through the default region's prefixes: with SG,
+	// "+0065 9123 4567" becomes a Bolivian number (+591...).
+	if international && strings.HasPrefix(digits, "0") {
+		return "", false, invalidPhone("a country code never starts with 0")
 	}
 	if digits == "" {
 		return "", false, invalidPhone("no digits")

@@ -133,6 +133,9 @@ func TestNormalizeRefuses(t *testing.T) {
 		{"control character", "9123\x004567", "SG", "invalid_phone", `character '\x00' is not allowed`},
 		{"plus in the middle", "+65 9123+4567", "", "invalid_phone", `"+" is only allowed before the country code`},
 		{"two pluses", "++65 9123 4567", "", "invalid_phone", `"+" is only allowed before the country code`},
+		{"plus and 00", "+0065 9123 4567", "SG", "invalid_phone", "a country code never starts with 0"},
+		{"plus and 0", "+065 9123 4567", "SG", "invalid_phone", "a country code never starts with 0"},
+		{"00 then 0", "000 65 9123 4567", "SG", "invalid_phone", "a country code never starts with 0"},
 		{"no digits", "( - )", "SG", "invalid_phone", "no digits"},
 		{"plus alone", "+", "SG", "invalid_phone", "no digits"},
 		{"00 alone", "00", "SG", "invalid_phone", "no digits"},
@@ -144,7 +147,7 @@ func TestNormalizeRefuses(t *testing.T) {
 		{"international invalid without country", "+65 12345", "", "invalid_phone", "not a valid number for SG"},
 		{"non-geographic invalid", "+882 3421 2345", "", "invalid_phone", "not a valid number for +882"},
 		{"unknown country code", "+999 1234 5678", "", "invalid_phone", "unknown country code"},
-		{"country code 0", "+0 1234 5678", "", "invalid_phone", "unknown country code"},
+		{"country code 0", "+0 1234 5678", "", "invalid_phone", "a country code never starts with 0"},
 		// SG's own international prefixes are 000, 001, 002 and 008: reading
 		// a leading 00 as "+" makes 001 44 … a +1 number, which is invalid.
 		{"SG IDD 001 is read as 00", "001 44 7400 123456", "SG", "invalid_phone", "not a valid number for US"},
