@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -29,7 +30,17 @@ type ruleResult struct {
 
 func (s *server) webhook(c echo.Context) error {
 	req := c.Request()
-	log := s.Log.With().Str("invocation", req.Header.Get(zendesk.HeaderInvocationID)).Logger()
+	invocation, ticket := req.Header.Get(zendesk.HeaderInvocationID), ""
+	// Every line names the invocation and, once known, the ticket. Added
+	// per event rather than with Logger.With, which copies the logger's
+	// context on every webhook.
+	log := func(ev *zerolog.Event) *zerolog.Event {
+		ev = ev.Str("invocation", invocation)
+		if ticket != "" {
+			ev = ev.Str("ticket", ticket)
+		}
+		return ev
+	}
 	outcome := "error"
 	defer func() { s.Metrics.Webhook(outcome) }()
 
@@ -39,18 +50,18 @@ func (s *server) webhook(c echo.Context) error {
 		if rerr.Status != http.StatusRequestEntityTooLarge {
 			outcome = "unreadable"
 		}
-		log.Warn().Str("outcome", outcome).Msg("webhook refused: " + rerr.Message)
+		log(s.Log.Warn()).Str("outcome", outcome).Msg("webhook refused: " + rerr.Message)
 		return rerr
 	}
 	if err := s.authenticate(req, body); err != nil {
 		outcome = "unauthorized"
-		log.Warn().Str("outcome", outcome).Str("reason", err.Message).Msg("webhook refused")
+		log(s.Log.Warn()).Str("outcome", outcome).Str("reason", err.Message).Msg("webhook refused")
 		return err
 	}
 	data, err := zendesk.DecodeBody(body)
 	if err != nil {
 		outcome = "malformed"
-		log.Warn().Str("outcome", outcome).Err(err).Msg("webhook refused: malformed JSON")
+		log(s.Log.Warn()).Str("outcome", outcome).Err(err).Msg("webhook refused: malformed JSON")
 		return fail(http.StatusBadRequest, "malformed_json", sentence(err.Error())+
 			" If a ticket field holds quotes or newlines, leave it out of the trigger's JSON body.")
 	}
@@ -62,18 +73,16 @@ func (s *server) webhook(c echo.Context) error {
 		r, ok := set.Rule(name)
 		if !ok {
 			outcome = "unknown_rule"
-			log.Warn().Str("outcome", outcome).Str("rule", name).Msg("webhook refused: no such rule")
+			log(s.Log.Warn()).Str("outcome", outcome).Str("rule", name).Msg("webhook refused: no such rule")
 			return fail(http.StatusNotFound, "unknown_rule", fmt.Sprintf("rules.yaml has no rule named %q.", name)).with("rule", name)
 		}
 		decisions = []notify.Decision{notify.Decide(set, r, in)}
 	} else {
 		decisions = notify.Plan(set, in)
 	}
-	ticket := ""
 	if len(decisions) > 0 {
 		ticket = decisions[0].Ticket
 	}
-	log = log.With().Str("ticket", ticket).Logger()
 
 	results, counts, err := s.queueAll(c, decisions)
 	for _, r := range results {
@@ -81,26 +90,36 @@ func (s *server) webhook(c echo.Context) error {
 	}
 	if err != nil {
 		outcome = "store_unavailable"
-		log.Error().Str("outcome", outcome).Str("reason", storeError(err)).Msg("webhook not queued: store unavailable")
+		log(s.Log.Error()).Str("outcome", outcome).Str("reason", storeError(err)).Msg("webhook not queued: store unavailable")
 		return storeUnavailable("The bridge's store is unreachable; nothing more was queued. Zendesk may retry.").with("rules", results)
 	}
 
-	status, answer := http.StatusOK, map[string]any{"ticket": ticket, "rules": results}
+	status, answer := http.StatusOK, webhookAnswer{Ticket: ticket, Rules: results}
 	switch {
 	case counts.matched == 0:
-		outcome, answer["result"] = "no_match", "no_match"
-		answer["message"] = "No rule matched this ticket; nothing was queued."
+		outcome, answer.Result = "no_match", "no_match"
+		answer.Message = "No rule matched this ticket; nothing was queued."
 	case counts.queued+counts.duplicate > 0:
-		status, outcome, answer["result"] = http.StatusAccepted, "accepted", "accepted"
-		answer["message"] = fmt.Sprintf("%d queued, %d already sent or queued, %d skipped.", counts.queued, counts.duplicate, len(results)-counts.queued-counts.duplicate)
+		status, outcome, answer.Result = http.StatusAccepted, "accepted", "accepted"
+		answer.Message = strconv.Itoa(counts.queued) + " queued, " + strconv.Itoa(counts.duplicate) + " already sent or queued, " +
+			strconv.Itoa(len(results)-counts.queued-counts.duplicate) + " skipped."
 	default:
 		outcome = "unusable"
 		first := counts.firstRefusal
-		log.Warn().Str("outcome", outcome).Array("rules", ruleResults(results)).Msg("webhook refused: nothing could be queued")
+		log(s.Log.Warn()).Str("outcome", outcome).Array("rules", ruleResults(results)).Msg("webhook refused: nothing could be queued")
 		return fail(http.StatusUnprocessableEntity, first.Code, "Nothing could be queued: "+first.Reason+".").with("rules", results).with("ticket", ticket)
 	}
-	log.Info().Str("outcome", outcome).Array("rules", ruleResults(results)).Msg("webhook answered")
+	log(s.Log.Info()).Str("outcome", outcome).Array("rules", ruleResults(results)).Msg("webhook answered")
 	return c.JSON(status, answer)
+}
+
+// webhookAnswer is the answer to Zendesk when something was queued or
+// nothing matched.
+type webhookAnswer struct {
+	Ticket  string       `json:"ticket"`
+	Rules   []ruleResult `json:"rules"`
+	Result  string       `json:"result"`
+	Message string       `json:"message"`
 }
 
 // ruleResults logs as a JSON array without reflection: one line per
