@@ -456,34 +456,44 @@ func benchPercentile(sorted []time.Duration, p float64) float64 {
 
 // BenchmarkAccept: accepted signed webhooks per second, the real bridge
 // against the baseline (benchBaseline), same Redis, same client, same
-// concurrency, in this run. The two sides take turns in legs (ABBA order,
-// BENCH_ACCEPT_ROUNDS rounds of BENCH_ACCEPT_REQUESTS webhooks per side) so
-// that whatever else the machine does falls on both; between legs the
-// bridge's workers finish the deliveries its last leg queued, so neither
-// side pays for the other's backlog. The bridge's own workers do run during
-// its legs (at most BRIDGE_8X8_RATE_LIMIT=600/s): that is the bridge.
+// concurrency, in this run. Three sides take turns in legs (baseline, path,
+// bridge, then the reverse order in the next round, BENCH_ACCEPT_ROUNDS
+// rounds of BENCH_ACCEPT_REQUESTS webhooks per side) so that whatever else
+// the machine does falls on all of them:
 //
-// ratio is bridge/baseline over all legs; ratio-med is the median of the
-// rounds' ratios (robust to a burst of outside load). *-cpu-us/req is this
-// process's CPU (client, server, fake 8x8, GC) and *-redis-us/req the Redis
-// server's, per accepted webhook, during the legs.
+//   - path is the bridge's webhook path, the like-for-like comparison with
+//     the baseline, which sends nothing: a bridge whose workers are held
+//     back (BRIDGE_8X8_RATE_LIMIT=1), so that it only accepts.
+//   - bridge is the whole bridge with default settings: its workers send
+//     (at most BRIDGE_8X8_RATE_LIMIT=600/s) to a fake 8x8 in this process
+//     while it accepts. Between legs they finish the deliveries its last
+//     leg queued, so no side pays for another's backlog.
 //
-// BENCH_ACCEPT_HANDLER_ONLY=1 is a diagnostic: the bridge runs with
-// BRIDGE_8X8_RATE_LIMIT=1, so its workers stay all but idle, and nothing
-// waits for deliveries; the ratio is then the webhook path's alone.
+// path-ratio and ratio are path/baseline and bridge/baseline over all legs;
+// *-med are the medians of the rounds' ratios (robust to a burst of outside
+// load). *-cpu-us/req is this process's CPU (client, server, fake 8x8, GC)
+// and *-redis-us/req the Redis server's, per accepted webhook, during legs.
 func BenchmarkAccept(b *testing.B) {
 	redisURL := benchRedis(b)
 	rounds := benchInt("BENCH_ACCEPT_ROUNDS", 5)
 	perLeg := benchInt("BENCH_ACCEPT_REQUESTS", 2000)
-	handlerOnly := os.Getenv("BENCH_ACCEPT_HANDLER_ONLY") == "1"
 
 	fake := newBenchFake(b, 0)
-	var extra []string
-	if handlerOnly {
-		extra = append(extra, "BRIDGE_8X8_RATE_LIMIT=1")
+	type side struct {
+		name      string
+		url       string
+		delivers  bool // wait for its deliveries between legs
+		dur       time.Duration
+		cpu       benchCPU
+		n         int
+		roundDurs []time.Duration
 	}
-	bridge := benchStart(b, redisURL, fake, extra...)
-	baseline := benchBaseline(b, redisURL)
+	sides := []*side{
+		{name: "baseline", url: benchBaseline(b, redisURL)},
+		// An 8x8 of its own, so that its trickle does not count for the other.
+		{name: "path", url: benchStart(b, redisURL, newBenchFake(b, 0), "BRIDGE_8X8_RATE_LIMIT=1").URL},
+		{name: "bridge", url: benchStart(b, redisURL, fake).URL, delivers: true},
+	}
 	client := benchClient(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -491,20 +501,16 @@ func BenchmarkAccept(b *testing.B) {
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 
-	delivered := 0 // deliveries the bridge has queued so far, all waited for
-	leg := func(isBridge bool, n int) (time.Duration, benchCPU) {
-		url := baseline
-		if isBridge {
-			url = bridge.URL
-		}
+	delivered := 0 // deliveries the whole bridge has queued so far, all waited for
+	leg := func(s *side, n int) (time.Duration, benchCPU) {
 		reqs := benchRequests(n)
 		before := benchCPUNow(ctx, rdb)
-		d, err := benchFire(ctx, client, url, reqs, benchConcurrency, nil)
+		d, err := benchFire(ctx, client, s.url, reqs, benchConcurrency, nil)
 		cpu := benchCPUNow(ctx, rdb).sub(before)
 		if err != nil {
-			b.Fatalf("posting to %s: %v", url, err)
+			b.Fatalf("posting to the %s: %v", s.name, err)
 		}
-		if isBridge && !handlerOnly {
+		if s.delivers {
 			delivered += n
 			if err := fake.wait(delivered, 2*time.Minute); err != nil {
 				b.Fatalf("bridge backlog: %v", err)
@@ -512,48 +518,46 @@ func BenchmarkAccept(b *testing.B) {
 		}
 		return d, cpu
 	}
-	// Warm both: connections, Redis scripts loaded, pools filled.
-	leg(false, benchConcurrency*10)
-	leg(true, benchConcurrency*10)
+	// Warm all: connections, Redis scripts loaded, pools filled.
+	for _, s := range sides {
+		leg(s, benchConcurrency*10)
+	}
 
-	var baseDur, bridgeDur time.Duration
-	var baseCPU, bridgeCPU benchCPU
-	var baseN, bridgeN int
-	var ratios []float64
 	b.ResetTimer()
 	for range b.N {
 		for r := range rounds {
-			order := []bool{false, true}
+			order := slices.Clone(sides)
 			if r%2 == 1 {
-				order = []bool{true, false}
+				slices.Reverse(order)
 			}
-			var db, dr time.Duration
-			for _, isBridge := range order {
-				d, cpu := leg(isBridge, perLeg)
-				if isBridge {
-					dr, bridgeCPU = d, bridgeCPU.add(cpu)
-				} else {
-					db, baseCPU = d, baseCPU.add(cpu)
-				}
+			for _, s := range order {
+				d, cpu := leg(s, perLeg)
+				s.dur, s.cpu, s.n = s.dur+d, s.cpu.add(cpu), s.n+perLeg
+				s.roundDurs = append(s.roundDurs, d)
 			}
-			baseDur, bridgeDur = baseDur+db, bridgeDur+dr
-			baseN, bridgeN = baseN+perLeg, bridgeN+perLeg
-			ratios = append(ratios, db.Seconds()/dr.Seconds())
 		}
 	}
 	b.StopTimer()
-	slices.Sort(ratios)
-	baseRate := float64(baseN) / baseDur.Seconds()
-	bridgeRate := float64(bridgeN) / bridgeDur.Seconds()
+	base := sides[0]
+	rate := func(s *side) float64 { return float64(s.n) / s.dur.Seconds() }
+	medianRatio := func(s *side) float64 {
+		var rs []float64
+		for i, d := range s.roundDurs {
+			rs = append(rs, base.roundDurs[i].Seconds()/d.Seconds())
+		}
+		slices.Sort(rs)
+		return rs[len(rs)/2]
+	}
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(baseRate, "baseline-req/s")
-	b.ReportMetric(bridgeRate, "bridge-req/s")
-	b.ReportMetric(bridgeRate/baseRate, "ratio")
-	b.ReportMetric(ratios[len(ratios)/2], "ratio-med")
-	b.ReportMetric(perReq(baseCPU.proc, baseN), "baseline-cpu-us/req")
-	b.ReportMetric(perReq(bridgeCPU.proc, bridgeN), "bridge-cpu-us/req")
-	b.ReportMetric(perReq(baseCPU.redis, baseN), "baseline-redis-us/req")
-	b.ReportMetric(perReq(bridgeCPU.redis, bridgeN), "bridge-redis-us/req")
+	for _, s := range sides {
+		b.ReportMetric(rate(s), s.name+"-req/s")
+		b.ReportMetric(perReq(s.cpu.proc, s.n), s.name+"-cpu-us/req")
+		b.ReportMetric(perReq(s.cpu.redis, s.n), s.name+"-redis-us/req")
+	}
+	b.ReportMetric(rate(sides[1])/rate(base), "path-ratio")
+	b.ReportMetric(medianRatio(sides[1]), "path-ratio-med")
+	b.ReportMetric(rate(sides[2])/rate(base), "ratio")
+	b.ReportMetric(medianRatio(sides[2]), "ratio-med")
 }
 
 // BenchmarkLatency: from the webhook's 202 (as read by the client) to the
