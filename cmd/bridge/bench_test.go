@@ -236,8 +236,9 @@ type benchBridge struct {
 }
 
 // benchStart runs the real bridge with default settings (but for extra) on a
-// queue of its own in the Redis at redisURL, sending to fake; stopped at cleanup.
-func benchStart(b *testing.B, redisURL string, fake *benchFake, extra ...string) *benchBridge {
+// queue of its own in the Redis at redisURL, sending to fake; stopped at
+// cleanup. label names its goroutines in CPU profiles (see benchLabel).
+func benchStart(b *testing.B, label, redisURL string, fake *benchFake, extra ...string) *benchBridge {
 	b.Helper()
 	env := map[string]string{
 		"BRIDGE_ADDR":                   "127.0.0.1:0",
@@ -257,7 +258,7 @@ func benchStart(b *testing.B, redisURL string, fake *benchFake, extra ...string)
 	logs := &benchStartLog{ready: make(chan benchListening, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go benchLabel("bridge", func() { done <- run(ctx, nil, func(k string) string { return env[k] }, logs, io.Discard) })
+	go benchLabel(label, func() { done <- run(ctx, nil, func(k string) string { return env[k] }, logs, io.Discard) })
 	// Cleanups run last-in first-out: the bridge stops before its queue's
 	// keys are deleted and before the fake 8x8 closes.
 	b.Cleanup(func() { cancel(); <-done })
@@ -492,8 +493,8 @@ func BenchmarkAccept(b *testing.B) {
 	sides := []*side{
 		{name: "baseline", url: benchBaseline(b, redisURL)},
 		// An 8x8 of its own, so that its trickle does not count for the other.
-		{name: "path", url: benchStart(b, redisURL, newBenchFake(b, 0), "BRIDGE_8X8_RATE_LIMIT=1").URL},
-		{name: "bridge", url: benchStart(b, redisURL, fake).URL, delivers: true},
+		{name: "path", url: benchStart(b, "path", redisURL, newBenchFake(b, 0), "BRIDGE_8X8_RATE_LIMIT=1").URL},
+		{name: "bridge", url: benchStart(b, "bridge", redisURL, fake).URL, delivers: true},
 	}
 	client := benchClient(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -572,7 +573,7 @@ func BenchmarkLatency(b *testing.B) {
 	rate := benchInt("BENCH_LATENCY_RATE", 100)
 
 	fake := newBenchFake(b, 0)
-	bridge := benchStart(b, redisURL, fake)
+	bridge := benchStart(b, "bridge", redisURL, fake)
 	client := benchClient(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -649,7 +650,7 @@ func BenchmarkDrain(b *testing.B) {
 	const delay = 100 * time.Millisecond
 
 	fake := newBenchFake(b, delay)
-	bridge := benchStart(b, redisURL, fake)
+	bridge := benchStart(b, "bridge", redisURL, fake)
 	client := benchClient(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
