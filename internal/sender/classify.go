@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
 )
 
 // maxMessage bounds Result.Message: it ends up in logs and in the parked
@@ -98,7 +100,7 @@ func finish(r Result, redact func(string) string) Result {
 	}
 	// 8x8 may quote the destination (an unexpected 2xx body, an error
 	// message): it is logged and listed, so mask anything number-like.
-	r.Message = numberLike.ReplaceAllStringFunc(r.Message, mask)
+	r.Message = numberLike.ReplaceAllStringFunc(r.Message, phone.Mask)
 	r.Message = oneLine(r.Message)
 	if r.Message == "" && r.Outcome != Sent && r.Status != 0 {
 		r.Message = http.StatusText(r.Status)

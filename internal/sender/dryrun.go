@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/rs/zerolog"
+
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
 )
 
 // DefaultDryRunKeep is how many messages a DryRun remembers when not told.
@@ -39,7 +41,7 @@ func (d *DryRun) Send(ctx context.Context, m Message) (Result, error) {
 	}
 	if err := m.Validate(); err != nil {
 		r := Result{Outcome: Permanent, Message: oneLine(err.Error())}
-		d.log.Warn().Str("sender", "dry_run").Str("channel", string(m.Channel)).Str("to", mask(m.To)).
+		d.log.Warn().Str("sender", "dry_run").Str("channel", string(m.Channel)).Str("to", phone.Mask(m.To)).
 			Str("client_message_id", m.ClientMessageID).Str("outcome", string(r.Outcome)).Str("error", r.Message).
 			Msg("dry run: message refused")
 		return r, &Error{Result: r, Err: err}
@@ -53,7 +55,7 @@ func (d *DryRun) Send(ctx context.Context, m Message) (Result, error) {
 
 	r := Result{Outcome: Sent, UMID: "dry-run-" + m.ClientMessageID}
 	ev := d.log.Info().Str("sender", "dry_run").Str("channel", string(m.Channel)).
-		Str("subaccount", m.Subaccount).Str("to", mask(m.To)).Str("client_message_id", m.ClientMessageID)
+		Str("subaccount", m.Subaccount).Str("to", phone.Mask(m.To)).Str("client_message_id", m.ClientMessageID)
 	if m.Template != nil {
 		ev = ev.Str("template", m.Template.Name).Str("language", m.Template.Language)
 	} else if m.Channel == SMS {
@@ -89,15 +91,4 @@ func cloneMessage(m Message) Message {
 		m.Template = &t
 	}
 	return m
-}
-
-// mask hides the middle of a phone number: "+6591234567" → "+6591****67". It
-// is the phone package's Mask, repeated here so that sender does not depend
-// on it. Too short to keep 7 characters and still hide one: all hidden.
-func mask(number string) string {
-	r := []rune(number)
-	if len(r) < 8 {
-		return "****"
-	}
-	return string(r[:5]) + "****" + string(r[len(r)-2:])
 }
