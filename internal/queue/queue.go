@@ -16,6 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/dedupe"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender"
 )
 
@@ -39,6 +40,24 @@ type Delivery struct {
 	// Firing tells this claim of the id from a later one of the same key;
 	// Enqueue sets it.
 	Firing string `json:"firing,omitempty"`
+	// Invocation is Zendesk's X-Zendesk-Webhook-Invocation-Id of the webhook
+	// that claimed it, if any: a re-delivery of that invocation stays a
+	// duplicate for dedupe.InvocationWindow, even past a shorter window.
+	Invocation string `json:"invocation,omitempty"`
+}
+
+// token is a string found in d's stored payload and in no other firing's:
+// its Firing, or for a delivery stored before Firing existed, its
+// acceptance time as encoded there (nanoseconds).
+func (d Delivery) token() string {
+	if d.Firing != "" {
+		return d.Firing
+	}
+	at, err := json.Marshal(d.AcceptedAt)
+	if err != nil || d.AcceptedAt.IsZero() {
+		return ""
+	}
+	return `"accepted_at":` + string(at)
 }
 
 // State is where a delivery is in its life.
@@ -124,21 +143,23 @@ func (q *Queue) Name() string { return q.name }
 
 // Enqueue stores d durably unless its id is claimed, and claims it for
 // window from d.AcceptedAt. Claim and store are one Redis script (asynq's
-// TaskID enqueue): queued=false means the key has fired within its window.
+// TaskID enqueue). queued=false means the key has fired within its window;
+// holder is then the state of the delivery that holds it ("" if it went
+// meanwhile).
 //
 // asynq keeps a sent delivery for window after it completes and a parked one
 // until it is replayed, so an id can stay taken after its window: such a
 // claim is released here, when the same key fires again, by a script that
 // deletes exactly the delivery found expired (and nothing that took its
 // place meanwhile), and the enqueue is tried again.
-func (q *Queue) Enqueue(ctx context.Context, d Delivery, window time.Duration) (queued bool, err error) {
+func (q *Queue) Enqueue(ctx context.Context, d Delivery, window time.Duration) (queued bool, holder State, err error) {
 	d.Window = window
 	if d.Firing == "" {
 		d.Firing = rand.Text()
 	}
 	payload, err := json.Marshal(d)
 	if err != nil {
-		return false, fmt.Errorf("encode delivery: %w", err)
+		return false, "", fmt.Errorf("encode delivery: %w", err)
 	}
 	task := asynq.NewTask(taskType, payload)
 	for range 3 {
@@ -153,21 +174,18 @@ func (q *Queue) Enqueue(ctx context.Context, d Delivery, window time.Duration) (
 			asynq.Retention(retention(window)),
 		)
 		if err == nil {
-			return true, nil
+			return true, "", nil
 		}
 		if !errors.Is(err, asynq.ErrTaskIDConflict) {
-			return false, fmt.Errorf("store delivery: %w", err)
+			return false, "", fmt.Errorf("store delivery: %w", err)
 		}
-		released, err := q.releaseExpired(ctx, d.ID)
-		if err != nil {
-			return false, err
-		}
-		if !released {
-			return false, nil
+		released, holder, err := q.releaseExpired(ctx, d, window)
+		if err != nil || !released {
+			return false, holder, err
 		}
 	}
 	// Released twice and taken again each time: another bridge queued it.
-	return false, nil
+	return false, "", nil
 }
 
 // retention is window rounded up to asynq's whole seconds (it would keep
@@ -179,37 +197,51 @@ func retention(window time.Duration) time.Duration {
 	return window // would overflow
 }
 
-// expired reports whether in's claim has run out: it is over (sent or
-// parked) and its window has passed. A delivery still being sent keeps its
-// key whatever its age, so that one key never has two in flight.
-func (q *Queue) expired(in Info) bool {
-	return (in.State == Sent || in.State == Parked) && in.Window > 0 &&
-		!q.now().Before(in.AcceptedAt.Add(in.Window))
+// expired reports whether in's claim has run out for next, a webhook of
+// the same key whose rule now says window: in is over (sent or parked) and
+// its window has passed. in's own window counts (the once_for in force when
+// it was claimed); window stands in for a delivery stored without one. A
+// delivery still being sent keeps its key whatever its age, so that one key
+// never has two in flight; and a re-delivery of the invocation that claimed
+// it stays a duplicate for dedupe.InvocationWindow.
+func (q *Queue) expired(in Info, next Delivery, window time.Duration) bool {
+	if in.State != Sent && in.State != Parked {
+		return false
+	}
+	now := q.now()
+	if next.Invocation != "" && next.Invocation == in.Invocation && now.Before(in.AcceptedAt.Add(dedupe.InvocationWindow)) {
+		return false
+	}
+	if in.Window > 0 {
+		window = in.Window
+	}
+	return window > 0 && !now.Before(in.AcceptedAt.Add(window))
 }
 
-// releaseExpired deletes the delivery holding id if its claim has run out.
-// released=true means the id may be free now (another webhook may still win
-// it): the caller tries to enqueue again.
-func (q *Queue) releaseExpired(ctx context.Context, id string) (released bool, err error) {
-	in, err := q.Get(ctx, id)
+// releaseExpired deletes the delivery holding d's id if its claim has run
+// out for d. released=true means the id may be free now (another webhook may
+// still win it): the caller tries to enqueue again. Otherwise holder is the
+// state of the delivery that keeps it.
+func (q *Queue) releaseExpired(ctx context.Context, d Delivery, window time.Duration) (released bool, holder State, err error) {
+	in, err := q.Get(ctx, d.ID)
 	if errors.Is(err, ErrNotFound) {
-		return true, nil // gone since the conflict: asynq's janitor
+		return true, "", nil // gone since the conflict: asynq's janitor
 	}
 	if err != nil {
-		return false, fmt.Errorf("read claim: %w", err)
+		return false, "", fmt.Errorf("read claim: %w", err)
 	}
-	if !q.expired(in) || in.Firing == "" {
-		return false, nil
+	if !q.expired(in, d, window) || in.token() == "" {
+		return false, in.State, nil
 	}
-	n, err := q.release(ctx, id, in.Firing, true)
+	n, err := q.release(ctx, d.ID, in.token(), true)
 	if err != nil {
-		return false, fmt.Errorf("release claim: %w", err)
+		return false, "", fmt.Errorf("release claim: %w", err)
 	}
 	if n {
 		// Its replay mark, if any, belongs to the firing just deleted.
-		q.forgetReplays(ctx, id)
+		q.forgetReplays(ctx, d.ID)
 	}
-	return true, nil
+	return true, "", nil
 }
 
 // release runs releaseScript for one firing of id; sent says whether a
@@ -233,7 +265,7 @@ func (q *Queue) Delete(ctx context.Context, id string) error {
 	if in.State != Parked {
 		return fmt.Errorf("%w: it is %s", ErrNotParked, in.State)
 	}
-	deleted, err := q.release(ctx, id, in.Firing, false)
+	deleted, err := q.release(ctx, id, in.token(), false)
 	if err != nil {
 		return err
 	}
@@ -294,9 +326,10 @@ func (q *Queue) Get(ctx context.Context, id string) (Info, error) {
 	return q.info(ti), nil
 }
 
-// Fired reports whether id is claimed, and the state of the delivery that
-// holds it. A delivery whose window has passed no longer holds it.
-func (q *Queue) Fired(ctx context.Context, id string) (State, bool, error) {
+// Fired reports whether id is claimed for a webhook whose rule says
+// window, and the state of the delivery that holds it. A delivery whose
+// window has passed no longer holds it.
+func (q *Queue) Fired(ctx context.Context, id string, window time.Duration) (State, bool, error) {
 	in, err := q.Get(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return "", false, nil
@@ -304,7 +337,7 @@ func (q *Queue) Fired(ctx context.Context, id string) (State, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	if q.expired(in) {
+	if q.expired(in, Delivery{}, window) {
 		return "", false, nil
 	}
 	return in.State, true, nil
@@ -391,8 +424,8 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 	prev, _ := q.replayMark(ctx, id, in.AcceptedAt)
 	mark := replayMark{Replays: prev.Replays + 1, RetriedBase: in.retried, At: q.now(), Accepted: in.AcceptedAt}
 	b, _ := json.Marshal(mark)
-	// Deleted once the delivery is sent; a mark that outlives its TTL only
-	// restarts the attempt numbers of a delivery parked that long.
+	// Deleted once the delivery is sent or replaced; the TTL only bounds
+	// what a delivery deleted behind the bridge's back leaves.
 	if err := q.rdb.Set(ctx, q.replayKey(id), b, 90*24*time.Hour).Err(); err != nil {
 		return err
 	}
@@ -411,10 +444,9 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 }
 
 // replayMark lets the worker count the attempt budget and age from the last
-// replay rather than from acceptance. asynq's failure count (Retried) does
-// not grow when a task is parked, so Replays makes up the lifetime count.
+// replay rather than from acceptance.
 type replayMark struct {
-	Replays     int       `json:"replays"`
+	Replays     int       `json:"replays"`      // for an operator reading Redis
 	RetriedBase int       `json:"retried_base"` // Retried when last replayed
 	At          time.Time `json:"at"`
 	// Accepted ties the mark to one firing of the key: a later delivery
@@ -504,17 +536,26 @@ func (q *Queue) info(ti *asynq.TaskInfo) Info {
 	case asynq.TaskStateRetry:
 		if ti.NextProcessAt.After(q.now().Add(parkedBeyond)) {
 			in.State = Parked
-			in.ParkedAt = ti.LastFailedAt
+			in.ParkedAt = parkedAt(in.Last, ti)
 		} else {
 			in.State = Retrying
 			in.NextAttemptAt = ti.NextProcessAt
 		}
 	case asynq.TaskStateArchived: // by hand (asynqmon, say): parked too
 		in.State = Parked
-		in.ParkedAt = ti.LastFailedAt
+		in.ParkedAt = parkedAt(in.Last, ti)
 	case asynq.TaskStateCompleted:
 		in.State = Sent
 	}
 	in.retried = ti.Retried
 	return in
+}
+
+// parkedAt is when the delivery was parked: its last attempt, which parked
+// it (asynq keeps only whole seconds), else asynq's time of the failure.
+func parkedAt(last Attempt, ti *asynq.TaskInfo) time.Time {
+	if !last.At.IsZero() {
+		return last.At
+	}
+	return ti.LastFailedAt
 }

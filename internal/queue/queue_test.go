@@ -64,7 +64,7 @@ func TestEnqueueClaimsOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ok, err := qs[i%2].Enqueue(ctx, delivery("same"), time.Hour)
+				ok, _, err := qs[i%2].Enqueue(ctx, delivery("same"), time.Hour)
 				if err != nil {
 					t.Error(err)
 				}
@@ -79,11 +79,11 @@ func TestEnqueueClaimsOnce(t *testing.T) {
 		if queued != 1 {
 			t.Fatalf("%d of 20 identical enqueues were queued, want exactly 1", queued)
 		}
-		state, fired, err := qs[0].Fired(ctx, "same")
+		state, fired, err := qs[0].Fired(ctx, "same", time.Hour)
 		if err != nil || !fired || state != Queued {
 			t.Fatalf("Fired = %s, %v, %v; want queued, true", state, fired, err)
 		}
-		if _, fired, _ := qs[0].Fired(ctx, "other"); fired {
+		if _, fired, _ := qs[0].Fired(ctx, "other", time.Hour); fired {
 			t.Fatal("an unclaimed id reads as fired")
 		}
 	})
@@ -179,7 +179,7 @@ func TestRetriesThenSends(t *testing.T) {
 			{Outcome: sender.Retryable, Status: 503, Message: "unavailable"},
 		}}
 		obs := startWorker(t, q, s, fastPolicy)
-		if _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
+		if _, _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		obs.await(t, Sent)
@@ -197,7 +197,7 @@ func TestRetriesThenSends(t *testing.T) {
 			t.Fatalf("after sending: %+v", in)
 		}
 		// A completed delivery keeps its claim.
-		if ok, _ := q.Enqueue(context.Background(), delivery("d1"), time.Hour); ok {
+		if ok, _, _ := q.Enqueue(context.Background(), delivery("d1"), time.Hour); ok {
 			t.Fatal("a sent delivery could be queued again")
 		}
 	})
@@ -216,7 +216,7 @@ func TestRateLimitIsNotAnAttempt(t *testing.T) {
 		p.MaxAttempts = 1
 		obs := startWorker(t, q, s, p)
 		start := time.Now()
-		if _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
+		if _, _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		obs.await(t, Sent)
@@ -238,7 +238,7 @@ func TestPermanentParksAndReplays(t *testing.T) {
 			{Outcome: sender.Permanent, Status: 400, Code: 1002, Message: "Invalid MSISDN"},
 		}}
 		obs := startWorker(t, q, s, fastPolicy)
-		if _, err := q.Enqueue(ctx, delivery("d1"), time.Hour); err != nil {
+		if _, _, err := q.Enqueue(ctx, delivery("d1"), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		obs.await(t, Parked)
@@ -254,18 +254,23 @@ func TestPermanentParksAndReplays(t *testing.T) {
 		if p.ID != "d1" || p.Rule != "solved-sms" || p.Last.Status != 400 || p.Last.Code != 1002 || p.Last.Message != "Invalid MSISDN" || p.Last.Attempts != 1 || p.ParkedAt.IsZero() {
 			t.Fatalf("parked delivery = %+v", p)
 		}
-		// The claim holds while parked.
-		if ok, _ := q.Enqueue(ctx, delivery("d1"), time.Hour); ok {
-			t.Fatal("a parked delivery's key could be claimed again")
+		// The claim holds while parked, and says so.
+		if ok, holder, _ := q.Enqueue(ctx, delivery("d1"), time.Hour); ok || holder != Parked {
+			t.Fatalf("Enqueue over a parked delivery = %v, holder %q; want false, parked", ok, holder)
 		}
 		if err := q.Replay(ctx, "d1"); err != nil {
 			t.Fatal(err)
 		}
 		obs.await(t, Sent)
-		settled(t, q, "d1", Sent)
+		in := settled(t, q, "d1", Sent)
 		calls := s.sent()
 		if len(calls) != 2 || calls[1].ClientMessageID != calls[0].ClientMessageID {
 			t.Fatalf("replay: %d requests, clientMessageIds %v", len(calls), calls)
+		}
+		// Replayed within seconds of acceptance, it still counts both
+		// attempts and drops its replay mark once sent.
+		if in.Last.Attempts != 2 || q.rdb.Exists(ctx, q.replayKey("d1")).Val() != 0 {
+			t.Fatalf("after a quick replay: attempts %d, replay mark kept: %v", in.Last.Attempts, q.rdb.Exists(ctx, q.replayKey("d1")).Val() == 1)
 		}
 		if err := q.Replay(ctx, "d1"); !errors.Is(err, ErrNotParked) {
 			t.Fatalf("replaying a sent delivery: %v, want ErrNotParked", err)
@@ -285,7 +290,7 @@ func TestExhaustedRetriesPark(t *testing.T) {
 		p := fastPolicy
 		p.MaxAttempts = 2
 		obs := startWorker(t, q, s, p)
-		if _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
+		if _, _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		obs.await(t, Parked)
@@ -346,7 +351,7 @@ func TestListParkedNewestFirst(t *testing.T) {
 				// asynq records parking times in whole seconds.
 				time.Sleep(1100 * time.Millisecond)
 			}
-			if _, err := q.Enqueue(ctx, delivery(id), time.Hour); err != nil {
+			if _, _, err := q.Enqueue(ctx, delivery(id), time.Hour); err != nil {
 				t.Fatal(err)
 			}
 			obs.await(t, Parked)
@@ -380,7 +385,7 @@ func TestReplayGetsAFreshBudget(t *testing.T) {
 		p := fastPolicy
 		p.MaxAttempts = 2
 		obs := startWorker(t, q, s, p)
-		if _, err := q.Enqueue(ctx, delivery("d1"), time.Hour); err != nil {
+		if _, _, err := q.Enqueue(ctx, delivery("d1"), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		obs.await(t, Parked)
@@ -410,7 +415,7 @@ func TestRetryAfterBeyondMaxAgeParks(t *testing.T) {
 		p := fastPolicy
 		p.MaxAge = time.Minute
 		obs := startWorker(t, q, s, p)
-		if _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
+		if _, _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		obs.await(t, Parked)
@@ -465,7 +470,7 @@ func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c
 func (c *clock) advance(d time.Duration) { c.ahead.Add(int64(d)) }
 func fired(t *testing.T, q *Queue, id string) bool {
 	t.Helper()
-	_, ok, err := q.Fired(context.Background(), id)
+	_, ok, err := q.Fired(context.Background(), id, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,7 +495,7 @@ func TestClaimExpiresAfterWindow(t *testing.T) {
 			t.Helper()
 			d := delivery(id)
 			d.AcceptedAt = c.now()
-			ok, err := q.Enqueue(ctx, d, time.Hour)
+			ok, _, err := q.Enqueue(ctx, d, time.Hour)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -563,7 +568,7 @@ func TestReleaseLeavesOtherFirings(t *testing.T) {
 		obs := startWorker(t, q, s, fastPolicy)
 		d := delivery("d1")
 		d.Firing = "firing-one"
-		if ok, err := q.Enqueue(ctx, d, time.Hour); !ok || err != nil {
+		if ok, _, err := q.Enqueue(ctx, d, time.Hour); !ok || err != nil {
 			t.Fatalf("Enqueue = %v, %v", ok, err)
 		}
 		obs.await(t, Sent)
@@ -601,7 +606,7 @@ func TestParkedOutlivesAsynqArchiveLimits(t *testing.T) {
 		q := New(newClient(), name, time.Now)
 		s := &scripted{answers: []sender.Result{{Outcome: sender.Permanent, Status: 401, Message: "Unauthorized"}}}
 		obs := startWorker(t, q, s, fastPolicy)
-		if ok, err := q.Enqueue(ctx, delivery("keep"), time.Hour); !ok || err != nil {
+		if ok, _, err := q.Enqueue(ctx, delivery("keep"), time.Hour); !ok || err != nil {
 			t.Fatalf("Enqueue = %v, %v", ok, err)
 		}
 		obs.await(t, Parked)
@@ -637,7 +642,7 @@ func TestParkedOutlivesAsynqArchiveLimits(t *testing.T) {
 		if err != nil || len(parked) == 0 || parked[0].ID != "keep" {
 			t.Fatalf("List(parked) = %v, %v; want the parked delivery first", parked, err)
 		}
-		if ok, _ := q.Enqueue(ctx, delivery("keep"), time.Hour); ok {
+		if ok, _, _ := q.Enqueue(ctx, delivery("keep"), time.Hour); ok {
 			t.Fatal("the parked delivery's key was released")
 		}
 	})
@@ -651,7 +656,7 @@ func TestDeleteParked(t *testing.T) {
 		q := New(newClient(), name, time.Now)
 		s := &scripted{answers: []sender.Result{{Outcome: sender.Permanent, Status: 400, Code: 1002, Message: "Invalid MSISDN"}}}
 		obs := startWorker(t, q, s, fastPolicy)
-		if ok, err := q.Enqueue(ctx, delivery("d1"), time.Hour); !ok || err != nil {
+		if ok, _, err := q.Enqueue(ctx, delivery("d1"), time.Hour); !ok || err != nil {
 			t.Fatalf("Enqueue = %v, %v", ok, err)
 		}
 		obs.await(t, Parked)
@@ -665,8 +670,92 @@ func TestDeleteParked(t *testing.T) {
 		if err := q.Delete(ctx, "d1"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("second Delete: %v, want ErrNotFound", err)
 		}
-		if ok, err := q.Enqueue(ctx, delivery("d1"), time.Hour); !ok || err != nil {
+		if ok, _, err := q.Enqueue(ctx, delivery("d1"), time.Hour); !ok || err != nil {
 			t.Fatalf("the deleted delivery's key is still taken: %v, %v", ok, err)
+		}
+		obs.await(t, Sent)
+	})
+}
+
+// A re-delivery of the invocation that claimed a key stays a duplicate for
+// a day, even after a shorter once_for; another invocation fires again.
+func TestSameInvocationStaysDuplicate(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		var c clock
+		q := New(newClient(), name, c.now)
+		obs := startWorker(t, q, &scripted{}, fastPolicy)
+		enqueue := func(invocation string) bool {
+			t.Helper()
+			d := delivery("d1")
+			d.AcceptedAt, d.Invocation = c.now(), invocation
+			ok, _, err := q.Enqueue(ctx, d, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if !enqueue("inv-1") {
+			t.Fatal("first enqueue was not queued")
+		}
+		obs.await(t, Sent)
+		settled(t, q, "d1", Sent)
+		c.advance(2 * time.Minute)
+		if enqueue("inv-1") {
+			t.Fatal("a re-delivery of the same invocation fired again after once_for")
+		}
+		if !enqueue("inv-2") {
+			t.Fatal("another invocation did not fire after once_for")
+		}
+		obs.await(t, Sent)
+	})
+}
+
+// Deliveries stored before Window and Firing existed can still be released
+// when their key fires again after the rule's once_for, and deleted.
+func TestDeliveriesWithoutFiringToken(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		var c clock
+		q := New(newClient(), name, c.now)
+		obs := startWorker(t, q, &scripted{answers: []sender.Result{
+			{Outcome: sender.Permanent, Status: 400, Code: 1002, Message: "Invalid MSISDN"},
+		}}, fastPolicy)
+		// As an earlier bridge stored them: no window, no firing token.
+		legacy := func(id string) {
+			t.Helper()
+			d := delivery(id)
+			d.AcceptedAt = c.now()
+			payload, _ := json.Marshal(d)
+			if strings.Contains(string(payload), "firing") || strings.Contains(string(payload), "window") {
+				t.Fatalf("not a legacy payload: %s", payload)
+			}
+			if _, err := q.client.EnqueueContext(ctx, asynq.NewTask(taskType, payload), asynq.TaskID(id), asynq.Queue(name),
+				asynq.MaxRetry(1<<30), asynq.Retention(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		legacy("parked")
+		obs.await(t, Parked)
+		settled(t, q, "parked", Parked)
+		legacy("sent")
+		obs.await(t, Sent)
+		settled(t, q, "sent", Sent)
+
+		if err := q.Delete(ctx, "parked"); err != nil {
+			t.Fatalf("Delete of a legacy parked delivery: %v", err)
+		}
+		if fired(t, q, "parked") {
+			t.Fatal("the deleted legacy delivery still holds its key")
+		}
+		if ok, _, _ := q.Enqueue(ctx, delivery("sent"), time.Minute); ok {
+			t.Fatal("a legacy sent delivery within the rule's once_for was released")
+		}
+		c.advance(2 * time.Minute)
+		if ok, _, err := q.Enqueue(ctx, delivery("sent"), time.Minute); !ok || err != nil {
+			t.Fatalf("a legacy sent delivery past the rule's once_for holds its key: %v, %v", ok, err)
 		}
 		obs.await(t, Sent)
 	})

@@ -75,16 +75,13 @@ func NewWorker(o WorkerOptions) *Worker {
 		// Retry-After is honoured to the second, not to asynq's 5 s tick.
 		DelayedTaskCheckInterval: 200 * time.Millisecond,
 		RetryDelayFunc:           retryDelay,
-		// A rate-limit wait is not an attempt; parking is not one either
-		// (the attempt that failed was counted), which keeps asynq's
-		// count of failures what the replay budget expects.
+		// asynq's count of failures (Retried) is the number of attempts
+		// made before this one, over the delivery's whole life: every
+		// attempt that fails counts, the one that parks it too; a wait
+		// for a rate limit does not.
 		IsFailure: func(err error) bool {
 			var r *retryError
-			if errors.As(err, &r) {
-				return r.countsAsAttempt
-			}
-			var p *parkError
-			return !errors.As(err, &p)
+			return !errors.As(err, &r) || r.countsAsAttempt
 		},
 		ShutdownTimeout: o.ShutdownTimeout,
 		Logger:          newAsynqLogger(o.Log),
@@ -106,10 +103,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.srv.Shutdown()
 	return nil
 }
-
-// freshFor is how young a delivery is sure never to have been parked and
-// replayed by hand.
-const freshFor = 5 * time.Second
 
 // retryError carries the worker's own decision to asynq's RetryDelayFunc.
 type retryError struct {
@@ -189,15 +182,15 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		}
 	}()
 	retried, _ := asynq.GetRetryCount(ctx)
-	// Only a delivery that has failed before, or is old enough for an
-	// operator to have replayed it, can carry a replay mark: the first
-	// attempt of a fresh delivery (nearly all of them) skips the lookup.
+	// Only a delivery that has failed before (a parked one has) can carry a
+	// replay mark: the first attempt of a delivery, nearly all of them,
+	// skips the lookup.
 	var mark replayMark
 	replayed := false
-	if retried > 0 || w.o.Now().Sub(d.AcceptedAt) > freshFor {
+	if retried > 0 {
 		mark, replayed = w.o.Queue.replayMark(ctx, d.ID, d.AcceptedAt)
 	}
-	attempt := retried + 1 + mark.Replays // in the delivery's whole life
+	attempt := retried + 1 // in the delivery's whole life
 	log := w.o.Log.With().Str("delivery", d.ID).Str("rule", d.Rule).Str("ticket", d.Ticket).
 		Str("channel", string(d.Message.Channel)).Str("to", w.o.Mask(d.Message.To)).Int("attempt", attempt).Logger()
 

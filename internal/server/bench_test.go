@@ -23,8 +23,8 @@ import (
 // measures the handler, not Redis.
 type acceptQueue struct{ flakyQueue }
 
-func (*acceptQueue) Enqueue(context.Context, queue.Delivery, time.Duration) (bool, error) {
-	return true, nil
+func (*acceptQueue) Enqueue(context.Context, queue.Delivery, time.Duration) (bool, queue.State, error) {
+	return true, "", nil
 }
 
 // BenchmarkWebhook is the webhook handler's own work per request (bearer

@@ -22,8 +22,8 @@ import (
 
 // Queue is what the server needs of the delivery queue.
 type Queue interface {
-	Enqueue(ctx context.Context, d queue.Delivery, window time.Duration) (bool, error)
-	Fired(ctx context.Context, id string) (queue.State, bool, error)
+	Enqueue(ctx context.Context, d queue.Delivery, window time.Duration) (queued bool, holder queue.State, err error)
+	Fired(ctx context.Context, id string, window time.Duration) (queue.State, bool, error)
 	List(ctx context.Context, s queue.State, limit int) ([]queue.Info, error)
 	Replay(ctx context.Context, id string) error
 	Delete(ctx context.Context, id string) error

@@ -45,16 +45,18 @@ type flakyQueue struct {
 	stored []queue.Delivery
 }
 
-func (q *flakyQueue) Enqueue(_ context.Context, d queue.Delivery, _ time.Duration) (bool, error) {
+func (q *flakyQueue) Enqueue(_ context.Context, d queue.Delivery, _ time.Duration) (bool, queue.State, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.stored) >= q.n {
-		return false, errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+		return false, "", errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
 	}
 	q.stored = append(q.stored, d)
-	return true, nil
+	return true, "", nil
 }
-func (q *flakyQueue) Fired(context.Context, string) (queue.State, bool, error) { return "", false, nil }
+func (q *flakyQueue) Fired(context.Context, string, time.Duration) (queue.State, bool, error) {
+	return "", false, nil
+}
 func (q *flakyQueue) List(context.Context, queue.State, int) ([]queue.Info, error) {
 	return nil, nil
 }

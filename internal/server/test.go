@@ -123,7 +123,7 @@ func (s *server) test(c echo.Context) error {
 			}
 			if d.Once {
 				tr.OnceKey, tr.DeliveryID = d.Key.String(), d.ID
-				state, fired, err := s.Queue.Fired(ctx, d.ID)
+				state, fired, err := s.Queue.Fired(ctx, d.ID, d.Window)
 				if err != nil {
 					return storeUnavailable("The store does not answer, so whether the rule already fired is unknown.")
 				}

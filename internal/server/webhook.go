@@ -84,7 +84,7 @@ func (s *server) webhook(c echo.Context) error {
 		ticket = decisions[0].Ticket
 	}
 
-	results, counts, err := s.queueAll(c, decisions)
+	results, counts, err := s.queueAll(c, decisions, invocation)
 	for _, r := range results {
 		s.Metrics.RuleResult(r.Rule, resultLabel(r))
 	}
@@ -150,7 +150,7 @@ type counts struct {
 // queueAll claims and queues every ready decision. A store error stops at
 // once: what was queued stays queued (Zendesk's retry finds it a duplicate),
 // nothing is half-claimed.
-func (s *server) queueAll(c echo.Context, decisions []notify.Decision) ([]ruleResult, counts, error) {
+func (s *server) queueAll(c echo.Context, decisions []notify.Decision, invocation string) ([]ruleResult, counts, error) {
 	var n counts
 	results := make([]ruleResult, 0, len(decisions))
 	for _, d := range decisions {
@@ -166,8 +166,9 @@ func (s *server) queueAll(c echo.Context, decisions []notify.Decision) ([]ruleRe
 			r.Result, r.Error, r.Reason = "skipped", d.Refusal.Code, d.Refusal.Reason
 		default:
 			n.matched++
-			queued, err := s.Queue.Enqueue(c.Request().Context(), queue.Delivery{
+			queued, holder, err := s.Queue.Enqueue(c.Request().Context(), queue.Delivery{
 				ID: d.ID, Rule: d.Rule, Ticket: d.Ticket, Key: keyString(d), Message: d.Message, AcceptedAt: s.Now(),
+				Invocation: invocation,
 			}, d.Window)
 			if err != nil {
 				return results, n, err
@@ -178,12 +179,26 @@ func (s *server) queueAll(c echo.Context, decisions []notify.Decision) ([]ruleRe
 				r.Result = "queued"
 			} else {
 				n.duplicate++
-				r.Result, r.Reason = "duplicate", "this rule already fired for this ticket (same fire-once key)"
+				r.Result, r.Reason = "duplicate", duplicateReason(holder)
 			}
 		}
 		results = append(results, r)
 	}
 	return results, n, nil
+}
+
+// duplicateReason tells the admin reading Zendesk's activity log what
+// holds the key: a parked delivery was not sent, and someone should look.
+func duplicateReason(holder queue.State) string {
+	switch holder {
+	case queue.Parked:
+		return "this rule already fired for this ticket (same fire-once key), but 8x8 refused that delivery: it is parked; see GET /deliveries?state=parked"
+	case queue.Sent:
+		return "this rule already fired for this ticket (same fire-once key); that delivery was sent"
+	case queue.Queued, queue.Active, queue.Retrying:
+		return "this rule already fired for this ticket (same fire-once key); that delivery is " + string(holder)
+	}
+	return "this rule already fired for this ticket (same fire-once key)"
 }
 
 func keyString(d notify.Decision) string {
