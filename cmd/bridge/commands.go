@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -93,41 +94,74 @@ func deliveriesCommand(ctx context.Context, args []string, getenv func(string) s
 	q := queue.New(st.Client, name, time.Now)
 
 	switch {
-	case len(args) >= 1 && args[0] == "list":
+	case (len(args) == 1 || len(args) == 2) && args[0] == "list":
 		state := queue.Parked
 		if len(args) > 1 {
 			state = queue.State(args[1])
+		}
+		if !slices.Contains(queue.States, state) {
+			return &exitError{2, fmt.Errorf("unknown state %q: use one of %s", state, joinStates())}
 		}
 		infos, err := q.List(ctx, state, 1000)
 		if err != nil {
 			return err
 		}
+		if len(infos) == 0 {
+			// Say where it looked: a wrong BRIDGE_QUEUE also lists nothing.
+			_, err := fmt.Fprintf(stdout, "no %s deliveries in queue %q\n", state, name)
+			return err
+		}
+		// The last column is what matters in that state: when it was
+		// parked, when it runs next, or when it was accepted.
+		when, whenOf := "ACCEPTED AT", func(in queue.Info) time.Time { return in.AcceptedAt }
+		switch state {
+		case queue.Parked:
+			when, whenOf = "PARKED AT", func(in queue.Info) time.Time { return in.ParkedAt }
+		case queue.Retrying:
+			when, whenOf = "NEXT ATTEMPT AT", func(in queue.Info) time.Time { return in.NextAttemptAt }
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tRULE\tTICKET\tCHANNEL\tTO\tATTEMPTS\tSTATUS\tCODE\tMESSAGE\tPARKED AT")
+		fmt.Fprintln(tw, "ID\tRULE\tTICKET\tCHANNEL\tTO\tATTEMPTS\tSTATUS\tCODE\tMESSAGE\tUMID\t"+when)
 		for _, in := range infos {
-			parked := ""
-			if !in.ParkedAt.IsZero() {
-				parked = in.ParkedAt.UTC().Format(time.RFC3339)
+			at := ""
+			if t := whenOf(in); !t.IsZero() {
+				at = t.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", in.ID, in.Rule, in.Ticket, in.Message.Channel,
-				phone.Mask(in.Message.To), in.Last.Attempts, in.Last.Status, in.Last.Code, in.Last.Message, parked)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", in.ID, in.Rule, in.Ticket, in.Message.Channel,
+				phone.Mask(in.Message.To), in.Last.Attempts, in.Last.Status, in.Last.Code, in.Last.Message, in.Last.UMID, at)
 		}
 		return tw.Flush()
 	case len(args) == 2 && args[0] == "replay":
 		if err := q.Replay(ctx, args[1]); err != nil {
-			return err
+			return deliveryError(args[1], name, err)
 		}
 		_, err := fmt.Fprintf(stdout, "%s queued again\n", args[1])
 		return err
 	case len(args) == 2 && args[0] == "delete":
 		if err := q.Delete(ctx, args[1]); err != nil {
-			return err
+			return deliveryError(args[1], name, err)
 		}
 		_, err := fmt.Fprintf(stdout, "%s deleted; its fire-once key can fire again\n", args[1])
 		return err
 	default:
 		return &exitError{2, errors.New("usage: bridge deliveries list [STATE] | bridge deliveries replay ID | bridge deliveries delete ID")}
 	}
+}
+
+// deliveryError names the delivery and the queue in what went wrong.
+func deliveryError(id, queueName string, err error) error {
+	if errors.Is(err, queue.ErrNotFound) {
+		return fmt.Errorf("no delivery %q in queue %q (check BRIDGE_QUEUE)", id, queueName)
+	}
+	return fmt.Errorf("delivery %q: %w", id, err)
+}
+
+func joinStates() string {
+	names := make([]string, len(queue.States))
+	for i, s := range queue.States {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }
 
 // healthcheck is the container's health check: the image has no shell or

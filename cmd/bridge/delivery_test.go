@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -81,6 +82,17 @@ func TestPermanentFailuresParkAndReplay(t *testing.T) {
 	}
 
 	id := byStatus[400]["id"].(string)
+	// One delivery by id, also written with escapes; anything that cannot
+	// be an id is refused without echoing it whole.
+	if a := b.admin(t, http.MethodGet, "/deliveries/"+id, nil); a.Status != http.StatusOK || a.Body["id"] != id || a.Body["state"] != "parked" || a.Body["last_code"].(float64) != 1002 {
+		t.Fatalf("GET one delivery: %d %s", a.Status, a.Raw)
+	}
+	if a := b.admin(t, http.MethodGet, "/deliveries/%"+fmt.Sprintf("%x", id[0])+id[1:], nil); a.Status != http.StatusOK || a.Body["id"] != id {
+		t.Fatalf("GET an escaped id: %d %s", a.Status, a.Raw)
+	}
+	if a := b.admin(t, http.MethodGet, "/deliveries/"+strings.Repeat("x", 5000), nil); a.Status != http.StatusNotFound || a.Body["error"] != "unknown_delivery" || len(a.Raw) > 1000 {
+		t.Fatalf("GET a long bad id: %d, %d bytes", a.Status, len(a.Raw))
+	}
 	if a := b.admin(t, http.MethodPost, "/deliveries/"+id+"/replay", nil); a.Status != http.StatusAccepted {
 		t.Fatalf("replay: %d %s", a.Status, a.Raw)
 	}

@@ -269,8 +269,15 @@ func TestDeliveriesCommand(t *testing.T) {
 	}
 	waitRequests(t, fake, 2)
 	awaitState(t, b, "sent", 1)
-	if err := run(context.Background(), []string{"deliveries", "replay", "nope"}, getenv, &out, io.Discard); err == nil {
-		t.Fatal("replaying an unknown delivery succeeded")
+	if err := run(context.Background(), []string{"deliveries", "replay", "nope"}, getenv, &out, io.Discard); err == nil || !strings.Contains(err.Error(), env["BRIDGE_QUEUE"]) {
+		t.Fatalf("replaying an unknown delivery: %v; want an error naming the queue", err)
+	}
+	if err := run(context.Background(), []string{"deliveries", "list", "bogus"}, getenv, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "parked, sent") {
+		t.Fatalf("listing an unknown state: %v; want the valid states", err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"deliveries", "list"}, getenv, &out, io.Discard); err != nil || !strings.Contains(out.String(), "no parked deliveries in queue") {
+		t.Fatalf("an empty listing: %v %q", err, out.String())
 	}
 	if err := run(context.Background(), []string{"deliveries", "delete", id}, getenv, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "not parked") {
 		t.Fatalf("deleting a sent delivery: %v", err)

@@ -3,7 +3,9 @@ package server
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -78,9 +80,44 @@ func (s *server) listDeliveries(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"state": state, "deliveries": out})
 }
 
-func (s *server) replay(c echo.Context) error {
+// deliveryID is the {id} of the path, unescaped, or an error answer when it
+// cannot be a delivery id (32 hexadecimal characters, as listed).
+func deliveryID(c echo.Context) (string, error) {
 	id := c.Param("id")
-	err := s.Queue.Replay(c.Request().Context(), id)
+	if u, err := url.PathUnescape(id); err == nil {
+		id = u
+	}
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		shown := id
+		if len(shown) > 64 {
+			shown = shown[:64] + "…"
+		}
+		return "", fail(http.StatusNotFound, "unknown_delivery", "Delivery ids are 32 lower-case hexadecimal characters, as GET /deliveries lists them.").with("id", shown)
+	}
+	return id, nil
+}
+
+func (s *server) getDelivery(c echo.Context) error {
+	id, err := deliveryID(c)
+	if err != nil {
+		return err
+	}
+	in, err := s.Queue.Get(c.Request().Context(), id)
+	switch {
+	case errors.Is(err, queue.ErrNotFound):
+		return unknownDelivery(id)
+	case err != nil:
+		return storeUnavailable("The store does not answer: " + storeError(err) + ".")
+	}
+	return c.JSON(http.StatusOK, toJSON(in))
+}
+
+func (s *server) replay(c echo.Context) error {
+	id, err := deliveryID(c)
+	if err != nil {
+		return err
+	}
+	err = s.Queue.Replay(c.Request().Context(), id)
 	switch {
 	case errors.Is(err, queue.ErrNotFound):
 		return unknownDelivery(id)
@@ -94,8 +131,11 @@ func (s *server) replay(c echo.Context) error {
 }
 
 func (s *server) deleteDelivery(c echo.Context) error {
-	id := c.Param("id")
-	err := s.Queue.Delete(c.Request().Context(), id)
+	id, err := deliveryID(c)
+	if err != nil {
+		return err
+	}
+	err = s.Queue.Delete(c.Request().Context(), id)
 	switch {
 	case errors.Is(err, queue.ErrNotFound):
 		return unknownDelivery(id)

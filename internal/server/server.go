@@ -25,6 +25,7 @@ type Queue interface {
 	Enqueue(ctx context.Context, d queue.Delivery, window time.Duration) (queued bool, holder queue.State, err error)
 	Fired(ctx context.Context, id string, window time.Duration) (queue.State, bool, error)
 	List(ctx context.Context, s queue.State, limit int) ([]queue.Info, error)
+	Get(ctx context.Context, id string) (queue.Info, error)
 	Replay(ctx context.Context, id string) error
 	Delete(ctx context.Context, id string) error
 	Ping(ctx context.Context) error
@@ -101,6 +102,7 @@ func (s *server) routes(e *echo.Echo) {
 
 	e.POST("/test", s.test, s.requireAdmin)
 	e.GET("/deliveries", s.listDeliveries, s.requireAdmin)
+	e.GET("/deliveries/:id", s.getDelivery, s.requireAdmin)
 	e.POST("/deliveries/:id/replay", s.replay, s.requireAdmin)
 	e.DELETE("/deliveries/:id", s.deleteDelivery, s.requireAdmin)
 

@@ -60,6 +60,9 @@ func (q *flakyQueue) Fired(context.Context, string, time.Duration) (queue.State,
 func (q *flakyQueue) List(context.Context, queue.State, int) ([]queue.Info, error) {
 	return nil, nil
 }
+func (q *flakyQueue) Get(context.Context, string) (queue.Info, error) {
+	return queue.Info{}, queue.ErrNotFound
+}
 func (q *flakyQueue) Replay(context.Context, string) error { return queue.ErrNotFound }
 func (q *flakyQueue) Delete(context.Context, string) error { return queue.ErrNotFound }
 func (q *flakyQueue) Ping(context.Context) error {
