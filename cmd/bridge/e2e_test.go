@@ -252,3 +252,19 @@ rules:
 	}
 	waitRequests(t, fake, 2)
 }
+
+// The webhook's Test button in Zendesk sends the body as written, with its
+// placeholders: the answer says so instead of only "no rule matched".
+func TestUnrenderedPlaceholdersAreExplained(t *testing.T) {
+	t.Parallel()
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	b := start(t, baseEnv(t, fake))
+	body := []byte(`{"ticket":{"id":"{{ticket.id}}","status":"{{ticket.status}}","requester":{"phone":"{{ticket.requester.phone}}"}}}`)
+	a := b.webhook(t, "/webhooks/zendesk", body, "")
+	if a.Status != 200 || a.Body["result"] != "no_match" || !strings.Contains(fmt.Sprint(a.Body["warning"]), "Test button") {
+		t.Fatalf("placeholders as written: %d %s", a.Status, a.Raw)
+	}
+	if a := b.webhook(t, "/webhooks/zendesk", ticket("5", "solved", "", "9123 4567"), ""); a.Body["warning"] != nil {
+		t.Fatalf("a filled-in ticket got a warning: %s", a.Raw)
+	}
+}

@@ -94,7 +94,7 @@ func (s *server) webhook(c echo.Context) error {
 		return storeUnavailable("The bridge's store is unreachable; nothing more was queued. Zendesk may retry.").with("rules", results)
 	}
 
-	status, answer := http.StatusOK, webhookAnswer{Ticket: ticket, Rules: results}
+	status, answer := http.StatusOK, webhookAnswer{Ticket: ticket, Rules: results, Warning: placeholderWarning(ticket)}
 	switch {
 	case counts.matched == 0:
 		outcome, answer.Result = "no_match", "no_match"
@@ -107,7 +107,11 @@ func (s *server) webhook(c echo.Context) error {
 		outcome = "unusable"
 		first := counts.firstRefusal
 		log(s.Log.Warn()).Str("outcome", outcome).Array("rules", ruleResults(results)).Msg("webhook refused: nothing could be queued")
-		return fail(http.StatusUnprocessableEntity, first.Code, "Nothing could be queued: "+first.Reason+".").with("rules", results).with("ticket", ticket)
+		e := fail(http.StatusUnprocessableEntity, first.Code, "Nothing could be queued: "+first.Reason+".").with("rules", results).with("ticket", ticket)
+		if w := placeholderWarning(ticket); w != "" {
+			e = e.with("warning", w)
+		}
+		return e
 	}
 	log(s.Log.Info()).Str("outcome", outcome).Array("rules", ruleResults(results)).Msg("webhook answered")
 	return c.JSON(status, answer)
@@ -120,6 +124,18 @@ type webhookAnswer struct {
 	Rules   []ruleResult `json:"rules"`
 	Result  string       `json:"result"`
 	Message string       `json:"message"`
+	Warning string       `json:"warning,omitempty"`
+}
+
+// placeholderWarning explains a body whose ticket id is still a Zendesk
+// placeholder: Zendesk fills placeholders in when a trigger fires, but the
+// webhook's own Test button sends the body as written, and an admin trying
+// it would otherwise read "no rule matched" as a broken rule.
+func placeholderWarning(ticket string) string {
+	if !strings.Contains(ticket, "{{") {
+		return ""
+	}
+	return "The body holds Zendesk placeholders as written (" + ticket + "): Zendesk fills them in only when a trigger fires, not from the webhook's Test button. To try the rules, send a filled-in ticket to POST /test."
 }
 
 // ruleResults logs as a JSON array without reflection: one line per
