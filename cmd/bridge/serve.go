@@ -50,7 +50,7 @@ func senders(cfg config.Config, log zerolog.Logger) (queue.Sender, *sender.Clien
 	}
 	for name, u := range map[string]string{"BRIDGE_8X8_SMS_URL": smsURL, "BRIDGE_8X8_CHATAPPS_URL": chatURL} {
 		if err := checkURL(u); err != nil {
-			return nil, nil, "", fmt.Errorf("%s=%q is not valid: %v", name, u, err)
+			return nil, nil, "", fmt.Errorf("%s=%q is not valid: %v", name, sender.Redact(u), err)
 		}
 	}
 	client := sender.NewClient(sender.Options{SMSURL: smsURL, ChatAppsURL: chatURL, APIKey: cfg.APIKey})

@@ -90,9 +90,20 @@ func NewClient(o Options) *Client {
 	return c
 }
 
-// SMSBase and ChatAppsBase are the base URLs in use, for the startup log.
-func (c *Client) SMSBase() string      { return c.sms }
-func (c *Client) ChatAppsBase() string { return c.chatapps }
+// SMSBase and ChatAppsBase are the base URLs in use, for the startup log,
+// with any password in them (a proxy's) replaced by "xxxxx".
+func (c *Client) SMSBase() string      { return Redact(c.sms) }
+func (c *Client) ChatAppsBase() string { return Redact(c.chatapps) }
+
+// Redact is raw with the password of its user info, if any, replaced by
+// "xxxxx", for logs and /test; a URL that does not parse is not shown.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
 
 // Request builds exactly what Send would post: the absolute URL and the JSON
 // body. It needs no API key, so a dry-run bridge can show it too. An invalid

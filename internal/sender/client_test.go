@@ -480,3 +480,16 @@ func TestURLOverrides(t *testing.T) {
 		t.Errorf("default URL %s", u)
 	}
 }
+
+func TestRedactHidesProxyPasswords(t *testing.T) {
+	c := sender.NewClient(sender.Options{SMSURL: "https://proxyuser:proxypass@proxy.example/sms", ChatAppsURL: "https://chatapps.8x8.com"})
+	if got := c.SMSBase(); strings.Contains(got, "proxypass") || !strings.Contains(got, "proxyuser") {
+		t.Fatalf("SMSBase() = %q", got)
+	}
+	if got := c.ChatAppsBase(); got != "https://chatapps.8x8.com" {
+		t.Fatalf("ChatAppsBase() = %q", got)
+	}
+	if got := sender.Redact("http://a b"); got != "(unparsable URL)" {
+		t.Fatalf("Redact of a bad URL = %q", got)
+	}
+}

@@ -115,7 +115,7 @@ func (s *server) test(c echo.Context) error {
 			if err != nil {
 				tr.Error, tr.Reason = "invalid_message", err.Error()
 			} else {
-				tr.URL, tr.Body = url, b
+				tr.URL, tr.Body = sender.Redact(url), b
 			}
 			if m.Channel == sender.SMS {
 				enc, segs := sender.SMSEncoding(m.Text)
