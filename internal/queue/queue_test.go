@@ -760,3 +760,35 @@ func TestDeliveriesWithoutFiringToken(t *testing.T) {
 		obs.await(t, Sent)
 	})
 }
+
+// asynq may run a task again that this worker already sent, when Redis was
+// away as the task completed: the worker does not send it twice.
+func TestSentFiringIsNotSentAgain(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		s := &scripted{}
+		obs := startWorker(t, q, s, fastPolicy)
+		d := delivery("d1")
+		d.Firing, d.Window = "firing-one", time.Hour
+		if ok, _, err := q.Enqueue(ctx, d, time.Hour); !ok || err != nil {
+			t.Fatalf("Enqueue = %v, %v", ok, err)
+		}
+		obs.await(t, Sent)
+		settled(t, q, "d1", Sent)
+		// What asynq's recoverer does after a lost completion: the same
+		// task, same firing, runs again.
+		if err := q.inspector.DeleteTask(name, "d1"); err != nil {
+			t.Fatal(err)
+		}
+		payload, _ := json.Marshal(d)
+		if _, err := q.client.EnqueueContext(ctx, asynq.NewTask(taskType, payload), asynq.TaskID("d1"), asynq.Queue(name), asynq.Retention(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		settled(t, q, "d1", Sent)
+		if n := len(s.sent()); n != 1 {
+			t.Fatalf("%d requests to 8x8 for one firing run twice, want 1", n)
+		}
+	})
+}

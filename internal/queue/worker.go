@@ -60,6 +60,47 @@ type Worker struct {
 	srv    *asynq.Server
 	mu     sync.Mutex
 	limits map[string]*rate.Limiter
+	sent   sentFirings
+}
+
+// sentFirings remembers, for a while, the firings this worker has sent.
+//
+// asynq v0.26 marks a task done in Redis after the handler returns, and if
+// Redis is away just then, its retry reuses a cancelled context and never
+// succeeds: the lease expires and asynq runs the task again, and 8x8 would
+// get the message twice. Within one process, the second run finds the
+// firing here and completes without sending. (A bridge that also restarts
+// during the outage cannot know; see the README.)
+type sentFirings struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+// sentFor is how long a firing is remembered: well past asynq's lease
+// recovery (about a minute).
+const sentFor = 10 * time.Minute
+
+func (s *sentFirings) add(key string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.at == nil {
+		s.at = map[string]time.Time{}
+	}
+	if len(s.at) >= 1024 && len(s.at)%1024 == 0 {
+		for k, t := range s.at {
+			if now.Sub(t) > sentFor {
+				delete(s.at, k)
+			}
+		}
+	}
+	s.at[key] = now
+}
+
+func (s *sentFirings) has(key string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.at[key]
+	return ok && now.Sub(t) <= sentFor
 }
 
 // NewWorker returns a worker pool over o.Queue.
@@ -181,6 +222,12 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 			err = parked("worker panicked: %v", p)
 		}
 	}()
+	firing := d.ID + "/" + d.token()
+	if w.sent.has(firing, w.o.Now()) {
+		w.o.Log.Warn().Str("delivery", d.ID).Str("rule", d.Rule).Str("ticket", d.Ticket).
+			Msg("delivery already sent by this bridge (the store missed its completion); not sent again")
+		return nil
+	}
 	retried, _ := asynq.GetRetryCount(ctx)
 	// Only a delivery that has failed before (a parked one has) can carry a
 	// replay mark: the first attempt of a delivery, nearly all of them,
@@ -219,6 +266,7 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	}
 
 	if err == nil {
+		w.sent.add(firing, w.o.Now())
 		ev.Msg("delivered to 8x8")
 		if replayed {
 			w.o.Queue.forgetReplays(ctx, d.ID)
