@@ -89,13 +89,12 @@ var States = []State{Queued, Active, Retrying, Parked, Sent}
 // Attempt is what the last attempt came to; the worker writes it as the
 // task's result so listings can show it.
 type Attempt struct {
-	Attempts   int       `json:"attempts"`
-	Status     int       `json:"status,omitempty"`
-	Code       int       `json:"code,omitempty"`
-	Message    string    `json:"message,omitempty"`
-	UMID       string    `json:"umid,omitempty"`
-	At         time.Time `json:"at"`
-	ReplayedAt time.Time `json:"replayed_at,omitzero"`
+	Attempts int       `json:"attempts"`
+	Status   int       `json:"status,omitempty"`
+	Code     int       `json:"code,omitempty"`
+	Message  string    `json:"message,omitempty"`
+	UMID     string    `json:"umid,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // Info is a delivery as an operator sees it.
@@ -230,10 +229,11 @@ func (q *Queue) releaseExpired(ctx context.Context, d Delivery, window time.Dura
 	if err != nil {
 		return false, "", fmt.Errorf("read claim: %w", err)
 	}
-	if !q.expired(in, d, window) || in.token() == "" {
+	token := in.token()
+	if !q.expired(in, d, window) || token == "" {
 		return false, in.State, nil
 	}
-	n, err := q.release(ctx, d.ID, in.token(), true)
+	n, err := q.release(ctx, d.ID, token, true)
 	if err != nil {
 		return false, "", fmt.Errorf("release claim: %w", err)
 	}
