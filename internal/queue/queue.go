@@ -156,7 +156,7 @@ func (q *Queue) Enqueue(ctx context.Context, d Delivery, window time.Duration) (
 	if d.Firing == "" {
 		d.Firing = rand.Text()
 	}
-	payload, err := json.Marshal(d)
+	payload, err := encode(d)
 	if err != nil {
 		return false, "", fmt.Errorf("encode delivery: %w", err)
 	}
