@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,5 +36,20 @@ func TestWindow(t *testing.T) {
 	}
 	if got := Invocation("r", "inv").Window(720 * time.Hour); got != InvocationWindow {
 		t.Errorf("invocation window = %s", got)
+	}
+}
+
+// Ids are stored and compared across bridges and versions: the hash must
+// never change. These were computed outside Go, as sha256 of the parts each
+// followed by a NUL byte.
+func TestKeyIDIsStable(t *testing.T) {
+	t.Parallel()
+	for k, want := range map[Key]string{
+		Once("solved-sms", "12345"):               "e288f0275fccb09b12c21ee5ed9eb68a",
+		Invocation("r", strings.Repeat("x", 200)): "321703b60cf81c21181946cbe5bc37a5",
+	} {
+		if got := k.ID(); got != want {
+			t.Errorf("%v.ID() = %s, want %s", k, got, want)
+		}
 	}
 }
