@@ -314,8 +314,21 @@ redis.call("ZREM", KEYS[4], ARGV[1])
 return 1
 `)
 
+// named makes sure asynq's set of queue names holds this queue, which its
+// Inspector needs to find any of the queue's deliveries. asynq's client adds
+// the name once per process, so a Redis that restarted empty, or a failover
+// to a replica that never had the name, would leave every delivery queued
+// since then unlisted, unreplayable and uncounted until the bridge
+// restarted. One SADD per inspection repairs that.
+func (q *Queue) named(ctx context.Context) error {
+	return q.rdb.SAdd(ctx, "asynq:queues", q.name).Err()
+}
+
 // Get returns one delivery.
 func (q *Queue) Get(ctx context.Context, id string) (Info, error) {
+	if err := q.named(ctx); err != nil {
+		return Info{}, err
+	}
 	ti, err := q.inspector.GetTaskInfo(q.name, id)
 	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
 		return Info{}, ErrNotFound
@@ -349,6 +362,9 @@ func (q *Queue) List(ctx context.Context, state State, limit int) ([]Info, error
 	type source struct {
 		list  func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
 		pages []int
+	}
+	if err := q.named(ctx); err != nil {
+		return nil, err
 	}
 	first := []int{1}
 	var sources []source
@@ -496,14 +512,10 @@ type sizes struct {
 }
 
 func (q *Queue) sizes(ctx context.Context) (sizes, error) {
-	// GetQueueInfo reports a queue nothing was ever queued on with an
-	// internal error type, not asynq.ErrQueueNotFound: ask first.
-	exists, err := q.rdb.SIsMember(ctx, "asynq:queues", q.name).Result()
-	if err != nil {
+	// GetQueueInfo reports a queue missing from asynq's names with an
+	// internal error type, not asynq.ErrQueueNotFound.
+	if err := q.named(ctx); err != nil {
 		return sizes{}, err
-	}
-	if !exists {
-		return sizes{}, nil
 	}
 	qi, err := q.inspector.GetQueueInfo(q.name)
 	if err != nil {

@@ -792,3 +792,44 @@ func TestSentFiringIsNotSentAgain(t *testing.T) {
 		}
 	})
 }
+
+// A Redis that restarted empty loses asynq's set of queue names, and
+// asynq's client names a queue only once per process: what this bridge
+// queues afterwards must still be found, listed and counted.
+func TestQueueNameLostWithRedis(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		rdb := newClient()
+		q := New(rdb, name, time.Now)
+		if _, _, err := q.Enqueue(ctx, delivery("before"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		// What an empty restart did to this queue's name (only this
+		// queue's: other tests share the real Redis).
+		if err := rdb.SRem(ctx, "asynq:queues", name).Err(); err != nil {
+			t.Fatal(err)
+		}
+		d := delivery("after")
+		if ok, _, err := q.Enqueue(ctx, d, time.Hour); err != nil || !ok {
+			t.Fatalf("enqueue after the loss: queued %v, %v", ok, err)
+		}
+		if _, err := q.Get(ctx, d.ID); err != nil {
+			t.Fatalf("Get: %v", err)
+		}
+		list, err := q.List(ctx, Queued, 10)
+		if err != nil || len(list) != 2 {
+			t.Fatalf("List(queued) = %d deliveries, %v; want 2", len(list), err)
+		}
+		depth, err := q.Depth(ctx)
+		if err != nil || depth[Queued] != 2 {
+			t.Fatalf("Depth = %v, %v; want 2 queued", depth, err)
+		}
+		// The same key again is a duplicate held by a queued delivery,
+		// found as such.
+		ok, holder, err := q.Enqueue(ctx, d, time.Hour)
+		if err != nil || ok || holder != Queued {
+			t.Fatalf("the same key again: queued %v, holder %q, %v; want a duplicate held by queued", ok, holder, err)
+		}
+	})
+}
