@@ -456,12 +456,19 @@ func benchPercentile(sorted []time.Duration, p float64) float64 {
 	return float64(sorted[i]) / float64(time.Millisecond)
 }
 
+// benchOrders are the orders of BenchmarkAccept's sides (indexes into its
+// sides) in successive rounds: all six, so that over six rounds each side
+// is first, second and last twice and follows each other side as often.
+// An A/A check (BENCH_ACCEPT_AA) with baseline, path, bridge, then the
+// reverse, gave 1.00 to 1.05: the middle place alone was worth up to 5%.
+var benchOrders = [][3]int{{0, 1, 2}, {2, 0, 1}, {1, 2, 0}, {0, 2, 1}, {1, 0, 2}, {2, 1, 0}}
+
 // BenchmarkAccept: accepted signed webhooks per second, the real bridge
 // against the baseline (benchBaseline), same Redis, same client, same
-// concurrency, in this run. Three sides take turns in legs (baseline, path,
-// bridge, then the reverse order in the next round, BENCH_ACCEPT_ROUNDS
-// rounds of BENCH_ACCEPT_REQUESTS webhooks per side) so that whatever else
-// the machine does falls on all of them:
+// concurrency, in this run. Three sides take turns in legs, in a new order
+// each round (benchOrders), BENCH_ACCEPT_ROUNDS rounds of
+// BENCH_ACCEPT_REQUESTS webhooks per side, so that whatever else the
+// machine does falls on all of them and no side owns a position:
 //
 //   - path is the bridge's webhook path, the like-for-like comparison with
 //     the baseline, which sends nothing: a bridge whose workers are held
@@ -471,14 +478,17 @@ func benchPercentile(sorted []time.Duration, p float64) float64 {
 //     while it accepts. Between legs they finish the deliveries its last
 //     leg queued, so no side pays for another's backlog.
 //
+// BENCH_ACCEPT_AA=1 puts a second baseline in the path's slot (an A/A
+// check of the harness: its path-ratio should be 1).
+//
 // path-ratio and ratio are path/baseline and bridge/baseline over all legs;
 // *-med are the medians of the rounds' ratios (robust to a burst of outside
 // load). *-cpu-us/req is this process's CPU (client, server, fake 8x8, GC)
 // and *-redis-us/req the Redis server's, per accepted webhook, during legs.
 func BenchmarkAccept(b *testing.B) {
 	redisURL := benchRedis(b)
-	rounds := benchInt("BENCH_ACCEPT_ROUNDS", 5)
-	perLeg := benchInt("BENCH_ACCEPT_REQUESTS", 2000)
+	rounds := benchInt("BENCH_ACCEPT_ROUNDS", len(benchOrders))
+	perLeg := benchInt("BENCH_ACCEPT_REQUESTS", 6000)
 
 	fake := newBenchFake(b, 0)
 	type side struct {
@@ -490,10 +500,18 @@ func BenchmarkAccept(b *testing.B) {
 		n         int
 		roundDurs []time.Duration
 	}
+	path := &side{name: "path"}
+	if os.Getenv("BENCH_ACCEPT_AA") == "1" {
+		// The A/A check: a second baseline in the path's slot measures
+		// what the slot itself is worth; its ratio should be 1.
+		path.url = benchBaseline(b, redisURL)
+	} else {
+		// An 8x8 of its own, so that its trickle does not count for the other.
+		path.url = benchStart(b, "path", redisURL, newBenchFake(b, 0), "BRIDGE_8X8_RATE_LIMIT=1").URL
+	}
 	sides := []*side{
 		{name: "baseline", url: benchBaseline(b, redisURL)},
-		// An 8x8 of its own, so that its trickle does not count for the other.
-		{name: "path", url: benchStart(b, "path", redisURL, newBenchFake(b, 0), "BRIDGE_8X8_RATE_LIMIT=1").URL},
+		path,
 		{name: "bridge", url: benchStart(b, "bridge", redisURL, fake).URL, delivers: true},
 	}
 	client := benchClient(b)
@@ -531,15 +549,15 @@ func BenchmarkAccept(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		for r := range rounds {
-			order := slices.Clone(sides)
-			if r%2 == 1 {
-				slices.Reverse(order)
-			}
-			for _, s := range order {
+			for _, i := range benchOrders[r%len(benchOrders)] {
+				s := sides[i]
 				d, cpu := leg(s, perLeg)
 				s.dur, s.cpu, s.n = s.dur+d, s.cpu.add(cpu), s.n+perLeg
 				s.roundDurs = append(s.roundDurs, d)
 			}
+			b.Logf("round %d: path/baseline %.3f, bridge/baseline %.3f", r+1,
+				sides[0].roundDurs[r].Seconds()/sides[1].roundDurs[r].Seconds(),
+				sides[0].roundDurs[r].Seconds()/sides[2].roundDurs[r].Seconds())
 		}
 	}
 	b.StopTimer()
