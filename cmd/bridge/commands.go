@@ -21,7 +21,7 @@ import (
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/store"
 )
 
-// rulesCommand is `bridge rules check [FILE]`: validate without starting
+// rulesCommand is `bridge rules check [FILE...]`: validate without starting
 // anything, like amtool check-config; and `bridge rules test FILE...`: rule
 // unit tests, like promtool test rules.
 func rulesCommand(args []string, getenv func(string) string, stdout io.Writer) error {
@@ -36,19 +36,35 @@ func rulesCommand(args []string, getenv func(string) string, stdout io.Writer) e
 		return nil
 	}
 	if len(args) == 0 || args[0] != "check" {
-		return &exitError{2, errors.New("usage: bridge rules check [FILE] | bridge rules test FILE...")}
+		return &exitError{2, errors.New("usage: bridge rules check [FILE...] | bridge rules test FILE...")}
 	}
-	file := getenv(config.Prefix + "_RULES_FILE")
-	if file == "" {
-		file = "rules.yaml"
+	files := args[1:]
+	if len(files) == 0 {
+		file := getenv(config.Prefix + "_RULES_FILE")
+		if file == "" {
+			file = "rules.yaml"
+		}
+		files = []string{file}
 	}
-	if len(args) > 1 {
-		file = args[1]
+	// Every file is checked and reported, so one run shows every problem.
+	var failed []error
+	for _, file := range files {
+		if err := checkRules(file, stdout); err != nil {
+			failed = append(failed, err)
+		}
 	}
+	if len(failed) > 0 {
+		// Every problem, one per line, FILE:LINE: rule NAME: what is wrong.
+		return &exitError{1, errors.Join(failed...)}
+	}
+	return nil
+}
+
+// checkRules loads one rules file and prints a summary of it.
+func checkRules(file string, stdout io.Writer) error {
 	set, err := loadRules(file)
 	if err != nil {
-		// Every problem, one per line, FILE:LINE: rule NAME: what is wrong.
-		return &exitError{1, err}
+		return err
 	}
 	channels := map[string]int{}
 	for _, r := range set.Rules {

@@ -300,6 +300,17 @@ func TestRulesCheckCommand(t *testing.T) {
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), bad+":") || !strings.Contains(err.Error(), "rule broken") {
 		t.Fatalf("broken rules: %v (exit %d)", err, exitCode(err))
 	}
+
+	// Several files: each is checked and reported, whichever fails.
+	out.Reset()
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	err = run(context.Background(), []string{"rules", "check", bad, "../../rules.yaml", missing}, getenv, &out, io.Discard)
+	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "rule broken") || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("three files, two bad: %v (exit %d)", err, exitCode(err))
+	}
+	if !strings.Contains(out.String(), "../../rules.yaml: OK, 2 rules") {
+		t.Fatalf("the good file between two bad ones was not reported: %q", out.String())
+	}
 }
 
 // `bridge healthcheck` is the container's health check (no shell in the image).

@@ -54,7 +54,7 @@ tests:
 			"FAIL " + failing + ":6: test \"an open ticket is not texted\", rule solved-sms\n  matched:\n    want: true\n    got:  false: status is open, wanted one of solved\n1 test, 1 failed\n",
 			"rule tests failed"},
 		{[]string{"rules", "test", malformed}, 2, "", malformed + `:4: unknown key "tikcet", did you mean "ticket"?`},
-		{[]string{"rules", "test"}, 2, "", "usage: bridge rules check [FILE] | bridge rules test FILE..."},
+		{[]string{"rules", "test"}, 2, "", "usage: bridge rules check [FILE...] | bridge rules test FILE..."},
 	} {
 		var out bytes.Buffer
 		err := run(context.Background(), tc.args, getenv, &out, io.Discard)

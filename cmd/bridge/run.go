@@ -41,7 +41,7 @@ const usage = `bridge: Zendesk → 8x8 notification bridge
 
 Usage:
   bridge [serve]                 run the bridge (configuration from BRIDGE_* variables)
-  bridge rules check [FILE]      validate rules.yaml (default: BRIDGE_RULES_FILE or rules.yaml)
+  bridge rules check [FILE...]   validate rules files (default: BRIDGE_RULES_FILE or rules.yaml)
   bridge rules test FILE...      run rule unit tests (see examples/rules_test.yaml)
   bridge deliveries list [STATE] list deliveries (parked by default; queued, active, retrying, sent)
   bridge deliveries replay ID    queue a parked delivery again
