@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/templates"
 )
@@ -123,7 +124,9 @@ type field struct {
 func (l *loader) file(src []byte) *Set {
 	set := &Set{}
 	l.src = src
-	f, err := parser.ParseBytes(src, 0, parser.AllowDuplicateMapKey())
+	// With comments kept, a value's own line comment is attached to it: text
+	// reads it to catch a value YAML cut at " #" (cutAtComment).
+	f, err := parser.ParseBytes(src, parser.ParseComments, parser.AllowDuplicateMapKey())
 	if err != nil {
 		l.syntaxError(err)
 		return set
@@ -138,6 +141,10 @@ func (l *loader) file(src []byte) *Set {
 	var body ast.Node
 	if len(f.Docs) > 0 {
 		body = f.Docs[0].Body
+	}
+	switch body.(type) {
+	case *ast.CommentGroupNode, *ast.CommentNode: // a file of comments only
+		body = nil
 	}
 	l.collectAnchors(body, false)
 	l.collectAnchors(body, true)
@@ -643,7 +650,39 @@ func (l *loader) text(f field, rule, where string) (string, bool) {
 		l.problems.add(f.line, rule, "%s is empty", where)
 		return "", false
 	}
+	if comment, cut := cutAtComment(f.value); cut {
+		l.problems.add(f.line, rule, "%s is cut short at \" #\": YAML reads an unquoted \" #\" and everything after it as a comment, "+
+			"so %s would be %q; put the whole value in quotes: %q", where, where, s, s+" #"+comment)
+		return "", false
+	}
 	return s, true
+}
+
+// cutAtComment reports whether n is an unquoted scalar whose line comment
+// reads as the rest of the value rather than as a comment: "Ticket
+// #{{ticket.id}} is solved" or "Order #1234" unquoted end at " #", which
+// is easy to write and silently sends the wrong text. A comment that
+// starts with a space ("720h # 30 days") is taken as one, unless it holds
+// Liquid. comment is the text after the "#".
+func cutAtComment(n ast.Node) (comment string, cut bool) {
+	switch n.(type) {
+	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode:
+	default:
+		return "", false
+	}
+	if tk := n.GetToken(); tk == nil || tk.Type == token.SingleQuoteType || tk.Type == token.DoubleQuoteType {
+		return "", false
+	}
+	c := n.GetComment()
+	if c == nil || len(c.Comments) == 0 || c.Comments[0].Token == nil {
+		return "", false
+	}
+	comment = strings.TrimPrefix(c.Comments[0].Token.Value, "#")
+	if comment == "" {
+		return "", false
+	}
+	spaced := comment[0] == ' ' || comment[0] == '\t'
+	return strings.TrimSpace(comment), !spaced || strings.Contains(comment, "{{") || strings.Contains(comment, "{%")
 }
 
 // scalar returns a scalar's text as written in the file ("0123" stays

@@ -125,6 +125,12 @@ func TestProblems(t *testing.T) {
 		{"yaml syntax", "version: 1\nrules: [\n", []string{"f.yaml:2: not valid YAML: sequence end token ']' not found"}},
 		{"unquoted template", head + "- name: a\n  to: {{ticket.requester.phone}}\n  sms: {text: hi}\n",
 			[]string{`f.yaml:7: not valid YAML: could not find flow map content; a value that starts with {{ must be in quotes, like "{{ticket.id}}"`}},
+		{"text cut at an unquoted #", head + "- name: a\n  sms:\n    text: Your ticket #{{ticket.id}} is solved\n" +
+			"- name: b\n  sms:\n    text: Order #1234 shipped\n- name: c\n  sms:\n    text: Hi {{ticket.id}} # {{ticket.status}}\n", []string{
+			`f.yaml:8: rule a: sms.text is cut short at " #": YAML reads an unquoted " #" and everything after it as a comment, so sms.text would be "Your ticket"; put the whole value in quotes: "Your ticket #{{ticket.id}} is solved"`,
+			`f.yaml:11: rule b: sms.text is cut short at " #": YAML reads an unquoted " #" and everything after it as a comment, so sms.text would be "Order"; put the whole value in quotes: "Order #1234 shipped"`,
+			`f.yaml:14: rule c: sms.text is cut short at " #": YAML reads an unquoted " #" and everything after it as a comment, so sms.text would be "Hi {{ticket.id}}"; put the whole value in quotes: "Hi {{ticket.id}} #{{ticket.status}}"`,
+		}},
 
 		{"invalid default subaccount is not also missing", "version: 1\ndefaults: {sms: {subaccount: a}}\nrules:\n- name: a\n  sms: {text: hi}\n", []string{
 			`f.yaml:2: defaults.sms.subaccount "a" is not an 8x8 subaccount id (3 to 50 letters, digits, -, ., _ or &)`,
@@ -311,6 +317,19 @@ func TestParseAccepts(t *testing.T) {
 				t.Errorf("text %q", s.Rules[0].WhatsApp.Text.Source())
 			}
 		}},
+		{"comments everywhere, and quoted or spaced ones after values", "# rules for Acme\nversion: 1 # the only one\ndefaults:\n  # SMS first\n  sms: {subaccount: Acme_SMS}\n" +
+			"  once_for: 720h # 30 days\nrules:\n  # the first rule\n  - name: a # solved tickets\n    when:\n      status: [solved] # only\n" +
+			"    sms:\n      text: 'Ticket #{{ticket.id}} solved' #{{kept as a comment}}\n  # the second rule\n  - name: b\n    sms:\n      text: \"Order #1\" # fine\n" +
+			"  - name: c\n    sms:\n      text: Thanks # a comment\n# the end\n", func(t *testing.T, s *Set) {
+			if len(s.Rules) != 3 || s.Defaults.OnceFor != 720*time.Hour || s.Rules[0].When.Status[0] != "solved" {
+				t.Fatalf("%+v", s)
+			}
+			for i, want := range []string{"Ticket #{{ticket.id}} solved", "Order #1", "Thanks"} {
+				if got := s.Rules[i].SMS.Text.Source(); got != want {
+					t.Errorf("rule %d text %q, want %q", i, got, want)
+				}
+			}
+		}},
 		{"anchors and merge keys", "version: 1\ndefaults:\n  sms: {subaccount: Acme_SMS}\nrules:\n" +
 			"- &base\n  name: a\n  when: &vip {tags_any: [vip]}\n  sms: {text: hi}\n" +
 			"- <<: *base\n  name: b\n  when: *vip\n", func(t *testing.T, s *Set) {
@@ -452,6 +471,7 @@ func FuzzParse(f *testing.F) {
 		"", "version: 1\nrules: []\n", head + "- name: a\n  sms: {text: hi}\n",
 		"a: &x [*x]\n", "version: 1\nrules:\n- &r {name: a, sms: {text: hi}}\n- <<: [*r, *r]\n  name: b\n",
 		"version: 1\nrules:\n- <<: *nosuch\n", "? [a]\n: b\n", "!!map {a: 1}", "version: 1\nrules: [{name: a, when: {fields: {x: [{}]}}}]",
+		"# c\nversion: 1 #c\nrules:\n  # c\n  - name: a # c\n    sms:\n      text: a #{{b}}\n# c\n", "#\n#\n",
 	} {
 		f.Add([]byte(s))
 	}
