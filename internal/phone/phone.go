@@ -74,7 +74,7 @@ func normalize(raw, country string, library bool) (string, error) {
 	if strings.TrimSpace(country) != "" {
 		r, ok := Country(country)
 		if !ok {
-			return "", &Error{Code: codeInvalidCountry, Reason: fmt.Sprintf("unknown country %q", clip(r))}
+			return "", &Error{Code: codeInvalidCountry, Reason: unknownCountry(r)}
 		}
 		region = r
 	}
@@ -327,6 +327,23 @@ func refuseType(t phonenumbers.PhoneNumberType) string {
 }
 
 // clip shortens s for quoting in a reason.
+// unknownCountry quotes a country phonenumbers does not know, unless it
+// holds more digits than a code ever could ("001"): a country template
+// pointed at a phone field renders the number itself, which must not reach
+// the answer or the logs.
+func unknownCountry(c string) string {
+	digits := 0
+	for _, r := range c {
+		if r >= '0' && r <= '9' {
+			digits++
+		}
+	}
+	if digits > 3 {
+		return "unknown country: it holds " + strconv.Itoa(digits) + " digits, like a phone number; a country is an ISO 3166 code such as SG (is country set from a phone field?)"
+	}
+	return fmt.Sprintf("unknown country %q", clip(c))
+}
+
 func clip(s string) string {
 	if utf8.RuneCountInString(s) <= maxShown {
 		return s

@@ -167,6 +167,7 @@ func TestNormalizeRefuses(t *testing.T) {
 		{"unknown country is normalised", "9123 4567", " xx ", "invalid_country", `unknown country "XX"`},
 		{"alpha-3 is not alpha-2", "9123 4567", "SGP", "invalid_country", `unknown country "SGP"`},
 		{"non-geographic pseudo-region", "9123 4567", "001", "invalid_country", `unknown country "001"`},
+		{"a phone number as country is not quoted", "9123 4567", "+65 9123 4567", "invalid_country", "unknown country: it holds 10 digits, like a phone number; a country is an ISO 3166 code such as SG (is country set from a phone field?)"},
 		{"long country is clipped", "9123 4567", strings.Repeat("A", 40), "invalid_country", `unknown country "` + strings.Repeat("A", 16) + `…"`},
 		{"national number without country", "9123 4567", "", "invalid_country", "no country given for a number without country code"},
 		{"national number with blank country", "9123 4567", "  ", "invalid_country", "no country given for a number without country code"},
