@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,6 +89,15 @@ func withRedis(t *testing.T, env map[string]string) map[string]string {
 	return env
 }
 
+// environOf is env as os.Environ gives it: the bridge's whole environment.
+func environOf(env map[string]string) []string {
+	environ := make([]string, 0, len(env))
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	return environ
+}
+
 // start runs the real run() with env and waits until it listens.
 func start(t *testing.T, env map[string]string) *bridge {
 	t.Helper()
@@ -94,7 +105,7 @@ func start(t *testing.T, env map[string]string) *bridge {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, nil, func(k string) string { return env[k] }, logs, io.Discard)
+		done <- run(ctx, nil, func(k string) string { return env[k] }, environOf(env), logs, io.Discard)
 	}()
 	b := &bridge{logs: logs}
 	var once sync.Once
@@ -190,4 +201,31 @@ func ruleResults(a answer) map[string]map[string]any {
 		out[name] = m
 	}
 	return out
+}
+
+// A misspelt variable is named in a warning with the one it probably
+// meant; its value, which may be a secret, is not logged.
+func TestUnknownVariablesAreWarned(t *testing.T) {
+	t.Parallel()
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	env := baseEnv(t, fake)
+	env["BRIDGE_WORKER"] = "8"
+	env["BRIDGE_REDIS_URI"] = "redis://:hunter2@redis.internal:6379"
+	b := start(t, env)
+
+	var warned []map[string]any
+	for _, l := range strings.Split(b.logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["variable"] != nil {
+			warned = append(warned, m)
+		}
+	}
+	slices.SortFunc(warned, func(a, b map[string]any) int { return strings.Compare(a["variable"].(string), b["variable"].(string)) })
+	if len(warned) != 2 || warned[0]["variable"] != "BRIDGE_REDIS_URI" || warned[0]["did_you_mean"] != "BRIDGE_REDIS_URL" ||
+		warned[1]["variable"] != "BRIDGE_WORKER" || warned[1]["did_you_mean"] != "BRIDGE_WORKERS" || warned[1]["level"] != "warn" {
+		t.Fatalf("warnings %v\n%s", warned, b.logs)
+	}
+	if strings.Contains(b.logs.String(), "hunter2") {
+		t.Fatalf("a value reached the log:\n%s", b.logs)
+	}
 }

@@ -257,29 +257,29 @@ func TestDeliveriesCommand(t *testing.T) {
 
 	getenv := func(k string) string { return env[k] }
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"deliveries", "list"}, getenv, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"deliveries", "list"}, getenv, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if s := out.String(); !strings.Contains(s, id) || !strings.Contains(s, "+6591****67") || !strings.Contains(s, "Not found") || strings.Contains(s, "+6591234567") {
 		t.Fatalf("deliveries list:\n%s", s)
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"deliveries", "replay", id}, getenv, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"deliveries", "replay", id}, getenv, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	waitRequests(t, fake, 2)
 	awaitState(t, b, "sent", 1)
-	if err := run(context.Background(), []string{"deliveries", "replay", "nope"}, getenv, &out, io.Discard); err == nil || !strings.Contains(err.Error(), env["BRIDGE_QUEUE"]) {
+	if err := run(context.Background(), []string{"deliveries", "replay", "nope"}, getenv, nil, &out, io.Discard); err == nil || !strings.Contains(err.Error(), env["BRIDGE_QUEUE"]) {
 		t.Fatalf("replaying an unknown delivery: %v; want an error naming the queue", err)
 	}
-	if err := run(context.Background(), []string{"deliveries", "list", "bogus"}, getenv, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "parked, sent") {
+	if err := run(context.Background(), []string{"deliveries", "list", "bogus"}, getenv, nil, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "parked, sent") {
 		t.Fatalf("listing an unknown state: %v; want the valid states", err)
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"deliveries", "list"}, getenv, &out, io.Discard); err != nil || !strings.Contains(out.String(), "no parked deliveries in queue") {
+	if err := run(context.Background(), []string{"deliveries", "list"}, getenv, nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "no parked deliveries in queue") {
 		t.Fatalf("an empty listing: %v %q", err, out.String())
 	}
-	if err := run(context.Background(), []string{"deliveries", "delete", id}, getenv, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "not parked") {
+	if err := run(context.Background(), []string{"deliveries", "delete", id}, getenv, nil, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "not parked") {
 		t.Fatalf("deleting a sent delivery: %v", err)
 	}
 }
@@ -288,7 +288,7 @@ func TestRulesCheckCommand(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	getenv := func(string) string { return "" }
-	if err := run(context.Background(), []string{"rules", "check", "../../rules.yaml"}, getenv, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"rules", "check", "../../rules.yaml"}, getenv, nil, &out, io.Discard); err != nil {
 		t.Fatalf("shipped rules.yaml: %v", err)
 	}
 	if !strings.Contains(out.String(), "OK, 2 rules") {
@@ -296,7 +296,7 @@ func TestRulesCheckCommand(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	_ = os.WriteFile(bad, []byte(badRules), 0o644)
-	err := run(context.Background(), []string{"rules", "check", bad}, getenv, &out, io.Discard)
+	err := run(context.Background(), []string{"rules", "check", bad}, getenv, nil, &out, io.Discard)
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), bad+":") || !strings.Contains(err.Error(), "rule broken") {
 		t.Fatalf("broken rules: %v (exit %d)", err, exitCode(err))
 	}
@@ -304,7 +304,7 @@ func TestRulesCheckCommand(t *testing.T) {
 	// Several files: each is checked and reported, whichever fails.
 	out.Reset()
 	missing := filepath.Join(t.TempDir(), "missing.yaml")
-	err = run(context.Background(), []string{"rules", "check", bad, "../../rules.yaml", missing}, getenv, &out, io.Discard)
+	err = run(context.Background(), []string{"rules", "check", bad, "../../rules.yaml", missing}, getenv, nil, &out, io.Discard)
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "rule broken") || !strings.Contains(err.Error(), missing) {
 		t.Fatalf("three files, two bad: %v (exit %d)", err, exitCode(err))
 	}
@@ -324,11 +324,11 @@ func TestHealthcheckCommand(t *testing.T) {
 		}
 		return ""
 	}
-	if err := run(context.Background(), []string{"healthcheck"}, getenv, io.Discard, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"healthcheck"}, getenv, nil, io.Discard, io.Discard); err != nil {
 		t.Fatalf("healthcheck of a running bridge: %v", err)
 	}
 	b.stop()
-	if err := run(context.Background(), []string{"healthcheck"}, getenv, io.Discard, io.Discard); err == nil {
+	if err := run(context.Background(), []string{"healthcheck"}, getenv, nil, io.Discard, io.Discard); err == nil {
 		t.Fatal("healthcheck of a stopped bridge succeeded")
 	}
 }

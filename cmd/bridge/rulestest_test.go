@@ -15,7 +15,7 @@ func TestRulesTestCommandOnShippedExample(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	getenv := func(string) string { return "" }
-	err := run(context.Background(), []string{"rules", "test", "../../examples/rules_test.yaml"}, getenv, &out, io.Discard)
+	err := run(context.Background(), []string{"rules", "test", "../../examples/rules_test.yaml"}, getenv, nil, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("exit %d: %v\n%s", exitCode(err), err, out.String())
 	}
@@ -57,7 +57,7 @@ tests:
 		{[]string{"rules", "test"}, 2, "", "usage: bridge rules check [FILE...] | bridge rules test FILE..."},
 	} {
 		var out bytes.Buffer
-		err := run(context.Background(), tc.args, getenv, &out, io.Discard)
+		err := run(context.Background(), tc.args, getenv, nil, &out, io.Discard)
 		if err == nil || exitCode(err) != tc.code || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("%v: exit %d, err %v; want exit %d, err containing %q", tc.args, exitCode(err), err, tc.code, tc.err)
 		}

@@ -53,14 +53,14 @@ Usage:
 
 // run is the whole program; main only calls it, so tests can start the real
 // bridge with their own arguments, environment and output.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, environ []string, stdout, stderr io.Writer) error {
 	cmd := ""
 	if len(args) > 0 {
 		cmd = args[0]
 	}
 	switch cmd {
 	case "", "serve":
-		return serve(ctx, getenv, stdout)
+		return serve(ctx, getenv, environ, stdout)
 	case "rules":
 		return rulesCommand(args[1:], getenv, stdout)
 	case "deliveries":

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/metrics"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/queue"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/rules"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/server"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/store"
@@ -60,7 +62,9 @@ func senders(cfg config.Config, log zerolog.Logger) (queue.Sender, *sender.Clien
 	return client, client, cfg.Region, nil
 }
 
-func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+// serve runs the bridge. environ is the whole environment, read only for
+// the names of BRIDGE_ variables the bridge does not know (config.Unknown).
+func serve(ctx context.Context, getenv func(string) string, environ []string, stdout io.Writer) error {
 	// Catch SIGHUP first: its default action would end a bridge still
 	// starting.
 	hup := make(chan os.Signal, 1)
@@ -72,6 +76,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return err
 	}
 	log := newLogger(cfg, stdout)
+	warnUnknown(log, config.Unknown(environ))
 
 	snd, client, mode, err := senders(cfg, log)
 	if err != nil {
@@ -213,4 +218,27 @@ func checkURL(raw string) error {
 		return errors.New("want an http:// or https:// base URL")
 	}
 	return nil
+}
+
+// warnUnknown logs each misspelt or retired BRIDGE_ variable, by name only,
+// with the variable it probably meant: such a setting is otherwise ignored
+// without a word, and the bridge runs on the default.
+func warnUnknown(log zerolog.Logger, names []string) {
+	if len(names) == 0 {
+		return
+	}
+	known := config.Names()
+	lower := make([]string, len(known))
+	for i, k := range known {
+		lower[i] = strings.ToLower(k)
+	}
+	for _, name := range names {
+		ev := log.Warn().Str("variable", name)
+		msg := "unknown variable " + name + " is ignored"
+		if near, ok := rules.Nearest(name, lower); ok {
+			ev = ev.Str("did_you_mean", strings.ToUpper(near))
+			msg += "; did you mean " + strings.ToUpper(near) + "?"
+		}
+		ev.Msg(msg)
+	}
 }

@@ -110,7 +110,7 @@ func TestStartupRefusals(t *testing.T) {
 		if _, ok := c.env["BRIDGE_RULES_FILE"]; !ok {
 			c.env["BRIDGE_RULES_FILE"] = "testdata/rules.yaml"
 		}
-		err := run(t.Context(), nil, func(k string) string { return c.env[k] }, &lines{addr: make(chan string, 1)}, nil)
+		err := run(t.Context(), nil, func(k string) string { return c.env[k] }, nil, &lines{addr: make(chan string, 1)}, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("run(%v) = %v, want an error naming %s", c.env, err, c.want)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,33 @@ type Config struct {
 	RetryMaxAttempts int           `envconfig:"RETRY_MAX_ATTEMPTS" default:"12" desc:"attempts in all before a delivery is parked"`
 	RetryMaxAge      time.Duration `envconfig:"RETRY_MAX_AGE" default:"6h" desc:"a delivery older than this is parked instead of retried"`
 	ShutdownTimeout  time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long a stopping bridge waits for in-flight work"`
+}
+
+// Names lists every variable Load reads, in declaration order.
+func Names() []string {
+	t := reflect.TypeFor[Config]()
+	names := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		names = append(names, Prefix+"_"+t.Field(i).Tag.Get("envconfig"))
+	}
+	return names
+}
+
+// Unknown returns the names in environ ("NAME=value" entries, as
+// os.Environ gives them) that carry the BRIDGE_ prefix but are no variable
+// of the bridge: most likely misspelt, and silently ignored otherwise.
+// BRIDGE_TEST_* are the test suite's own. Values are never looked at.
+func Unknown(environ []string) []string {
+	known := Names()
+	var unknown []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, Prefix+"_") || strings.HasPrefix(name, Prefix+"_TEST_") || slices.Contains(known, name) {
+			continue
+		}
+		unknown = append(unknown, name)
+	}
+	return unknown
 }
 
 // DryRun reports whether nothing will really be sent.

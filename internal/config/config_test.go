@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,24 @@ func TestByteSize(t *testing.T) {
 		var b ByteSize
 		if err := b.Decode(in); err == nil {
 			t.Errorf("Decode(%q) accepted", in)
+		}
+	}
+}
+
+func TestUnknown(t *testing.T) {
+	t.Parallel()
+	environ := []string{
+		"PATH=/usr/bin", "BRIDGE_WORKERS=4", "BRIDGE_WORKER=8", "BRIDGE_REDIS_URI=redis://x:secret@h:6379",
+		"BRIDGE_TEST_REDIS_URL=redis://127.0.0.1:6379/9", "BRIDGE=1", "BRIDGE_8X8_API_KEY=k", "bridge_addr=:1",
+	}
+	got := Unknown(environ)
+	want := []string{"BRIDGE_WORKER", "BRIDGE_REDIS_URI"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Unknown = %q, want %q", got, want)
+	}
+	for _, name := range Names() {
+		if !strings.HasPrefix(name, "BRIDGE_") || len(Unknown([]string{name + "=x"})) != 0 {
+			t.Errorf("declared %s is unknown", name)
 		}
 	}
 }
