@@ -258,7 +258,9 @@ func benchStart(b *testing.B, label, redisURL string, fake *benchFake, extra ...
 	logs := &benchStartLog{ready: make(chan benchListening, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go benchLabel(label, func() { done <- run(ctx, nil, func(k string) string { return env[k] }, environOf(env), logs, io.Discard) })
+	go benchLabel(label, func() {
+		done <- run(ctx, nil, func(k string) string { return env[k] }, environOf(env), logs, io.Discard)
+	})
 	// Cleanups run last-in first-out: the bridge stops before its queue's
 	// keys are deleted and before the fake 8x8 closes.
 	b.Cleanup(func() { cancel(); <-done })
