@@ -31,12 +31,17 @@ type lines struct {
 	buf   bytes.Buffer
 	addr  chan string
 	found bool
+	grew  chan struct{} // closed by the next Write, for await
 }
 
 func (l *lines) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf.Write(p)
+	if l.grew != nil {
+		close(l.grew)
+		l.grew = nil
+	}
 	if !l.found {
 		sc := bufio.NewScanner(bytes.NewReader(l.buf.Bytes()))
 		for sc.Scan() {
@@ -49,6 +54,32 @@ func (l *lines) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// await returns once a line with this message has been written.
+func (l *lines) await(t *testing.T, message string) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		l.mu.Lock()
+		for _, line := range bytes.Split(l.buf.Bytes(), []byte("\n")) {
+			var m struct{ Message string }
+			if json.Unmarshal(line, &m) == nil && m.Message == message {
+				l.mu.Unlock()
+				return
+			}
+		}
+		if l.grew == nil {
+			l.grew = make(chan struct{})
+		}
+		grew := l.grew
+		l.mu.Unlock()
+		select {
+		case <-grew:
+		case <-timeout:
+			t.Fatalf("no log line %q within 20s:\n%s", message, l)
+		}
+	}
 }
 
 func (l *lines) String() string {

@@ -57,8 +57,9 @@ func binary(t *testing.T) string {
 
 type child struct {
 	*bridge
-	cmd  *exec.Cmd
-	exit chan error
+	cmd    *exec.Cmd
+	exit   chan error
+	stderr *lines // where a panic would be written
 }
 
 // startChild runs the built bridge as a real process with env.
@@ -73,10 +74,12 @@ func startChild(t *testing.T, env map[string]string) *child {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stderr := &lines{addr: make(chan string, 1)}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{bridge: &bridge{logs: &lines{addr: make(chan string, 1)}}, cmd: cmd, exit: make(chan error, 1)}
+	c := &child{bridge: &bridge{logs: &lines{addr: make(chan string, 1)}}, cmd: cmd, exit: make(chan error, 1), stderr: stderr}
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
@@ -164,6 +167,39 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 	}
 	if _, err := http.Get(c.URL + "/healthz"); err == nil {
 		t.Fatal("the stopped bridge still answers")
+	}
+}
+
+// A second SIGTERM while the first waits for a slow 8x8 stops at once,
+// with exit status 1 and the reason, and without a panic: asynq's
+// goroutines still hold the Redis client when the bridge returns.
+func TestSecondSIGTERMStopsAtOnce(t *testing.T) {
+	t.Parallel()
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	fake.Script(fake8x8.Response{Delay: time.Minute}) // ends when the bridge hangs up
+	env := withRedis(t, baseEnv(t, fake))
+	c := startChild(t, env)
+	c.webhook(t, "/webhooks/zendesk/solved-sms", ticket("43", "solved", "", "9123 4567"), "")
+	waitRequests(t, fake, 1) // the attempt is in flight, and stays so
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	c.logs.await(t, "shutting down: no new requests, finishing in-flight ones")
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var exit *exec.ExitError
+	select {
+	case err := <-c.exit:
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Fatalf("exit %v, want status 1\nstdout:\n%s\nstderr:\n%s", err, c.logs, c.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("bridge did not stop within 20s of the second SIGTERM")
+	}
+	c.logs.await(t, "second signal: stopping without waiting; unfinished deliveries stay queued")
+	if s := c.stderr.String(); strings.Contains(s, "panic") || !strings.Contains(s, "second signal") {
+		t.Fatalf("stderr:\n%s", s)
 	}
 }
 

@@ -86,7 +86,16 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	// A forced stop (a second signal) leaves the store open: asynq's
+	// goroutines are still shutting down with it, and its subscriber
+	// dereferences the nil message a closed client's channel yields (a
+	// panic, exit status 2). The process is about to exit anyway.
+	closeStore := true
+	defer func() {
+		if closeStore {
+			st.Close()
+		}
+	}()
 	q := queue.New(st.Client, cfg.Queue, time.Now)
 	met := metrics.New(version, q.Depth)
 	rl, err := newReloader(cfg.RulesFile, log, met.Reload)
@@ -193,6 +202,7 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 	case <-force:
 		log.Warn().Msg("second signal: stopping without waiting; unfinished deliveries stay queued")
 		_ = srv.Close()
+		closeStore = false
 		return errors.New("stopped by a second signal before in-flight work finished")
 	}
 	log.Info().Msg("bridge stopped")
