@@ -153,7 +153,7 @@ func (r *Rule) Match(data map[string]any) (ok bool, reason string) {
 		}
 		got := ""
 		if found {
-			got = display(v)
+			got = hideNumber(display(v))
 		}
 		why = append(why, fmt.Sprintf("field %s is %s, wanted one of %s", p, shown(got, found), strings.Join(want, ", ")))
 	}
@@ -194,6 +194,35 @@ func display(v any) string {
 		return "[" + strings.Join(parts, ", ") + "]"
 	}
 	return norm(zendesk.Text(v))
+}
+
+// hideNumber masks a value that holds as many digits as a phone number (a
+// rule may test a phone field, or a custom field holding one): reasons go
+// into answers to Zendesk and into logs, where numbers appear only masked.
+// The first three and last two digits stay, enough to tell a value from the
+// one wanted; "+65 9876 5432" shows as "+65 9••• ••32".
+func hideNumber(s string) string {
+	n := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			n++
+		}
+	}
+	if n < 7 {
+		return s
+	}
+	var b strings.Builder
+	i := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			i++
+			if i > 3 && i <= n-2 {
+				r = '•'
+			}
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func shown(got string, found bool) string {

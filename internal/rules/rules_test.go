@@ -396,6 +396,8 @@ func TestMatch(t *testing.T) {
 		{"everything wrong", `{"ticket": {"status": "", "tags": "no_sms", "group_id": 1}}`,
 			"status is empty, wanted one of solved, closed; missing tag notify_customer_sms; has none of the tags vip, gold; has tag no_sms; " +
 				"field ticket.group_id is 1, wanted one of 360001; field ticket.priority is missing, wanted one of urgent, high"},
+		{"a number in a field is masked", `{"ticket": {"status": "solved", "tags": "vip notify_customer_sms", "priority": "+65 9876 5432", "group_id": 3600012345}}`,
+			"field ticket.group_id is 360•••••45, wanted one of 360001; field ticket.priority is +65 9••• ••32, wanted one of urgent, high"},
 		{"no ticket", `{}`,
 			"status is missing, wanted one of solved, closed; missing tag notify_customer_sms; has none of the tags vip, gold; " +
 				"field ticket.group_id is missing, wanted one of 360001; field ticket.priority is missing, wanted one of urgent, high"},
