@@ -160,8 +160,12 @@ func TestDuplicates(t *testing.T) {
 	if a := b.webhook(t, "/webhooks/zendesk/every-update", every, "inv-c"); ruleResults(a)["every-update"]["result"] != "queued" {
 		t.Fatalf("once:false first: %s", a.Raw)
 	}
-	if a := b.webhook(t, "/webhooks/zendesk/every-update", every, "inv-c"); ruleResults(a)["every-update"]["result"] != "duplicate" {
+	if a := b.webhook(t, "/webhooks/zendesk/every-update", every, "inv-c"); ruleResults(a)["every-update"]["result"] != "duplicate" ||
+		!strings.HasPrefix(fmt.Sprint(ruleResults(a)["every-update"]["reason"]), "Zendesk sent this invocation before") {
 		t.Fatalf("once:false re-delivery: %s", a.Raw)
+	}
+	if a := b.webhook(t, "/webhooks/zendesk/solved-sms", body, "inv-a"); !strings.Contains(fmt.Sprint(ruleResults(a)["solved-sms"]["reason"]), "same fire-once key") {
+		t.Fatalf("once key duplicate: %s", a.Raw)
 	}
 	if a := b.webhook(t, "/webhooks/zendesk/every-update", every, "inv-d"); ruleResults(a)["every-update"]["result"] != "queued" {
 		t.Fatalf("once:false new invocation: %s", a.Raw)

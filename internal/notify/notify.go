@@ -207,6 +207,11 @@ func recipient(set *rules.Set, r *rules.Rule, in Input, text func(string, *templ
 	if err != nil {
 		return "", err
 	}
+	if strings.TrimSpace(to) == "" {
+		// Said here, where the template is known: a requester without a
+		// phone, or a field name misspelt in the rule.
+		return "", &Refusal{Code: "invalid_phone", Reason: fmt.Sprintf("the recipient (to: %s) rendered empty: the ticket has no number there", r.To.Source())}
+	}
 	e164, err := phone.Normalize(to, country)
 	if err != nil {
 		var pe *phone.Error

@@ -79,7 +79,11 @@ func TestDecide(t *testing.T) {
 		{name: "fixed line", rule: "solved-sms", body: `{"ticket":{"id":1,"status":"solved","tags":"notify","priority":"urgent","requester":{"phone":"6123 4567"}}}`,
 			matched: true, refusal: "invalid_phone"},
 		{name: "no phone", rule: "solved-sms", body: `{"ticket":{"id":1,"status":"solved","tags":"notify","priority":"urgent"}}`,
-			matched: true, refusal: "invalid_phone"},
+			matched: true, refusal: "invalid_phone", check: func(t *testing.T, d Decision) {
+				if want := "the recipient (to: {{ticket.requester.phone}}) rendered empty: the ticket has no number there"; d.Refusal.Reason != want {
+					t.Fatalf("reason %q, want %q", d.Refusal.Reason, want)
+				}
+			}},
 		{name: "empty template parameter", rule: "wa", body: `{"ticket":{"id":7,"requester":{"phone":"+65 9123 4567"}}}`,
 			matched: true, refusal: "empty_parameter"},
 		{name: "empty once key", rule: "solved-sms", body: `{"ticket":{"status":"solved","tags":"notify","priority":"high","requester":{"phone":"+65 9123 4567"}}}`,
@@ -129,6 +133,9 @@ func TestDecide(t *testing.T) {
 				}
 				if strings.Contains(d.Refusal.Reason, "9123") || strings.Contains(d.Refusal.Reason, "6123") {
 					t.Fatalf("the reason quotes the number: %s", d.Refusal.Reason)
+				}
+				if c.check != nil {
+					c.check(t, d)
 				}
 				return
 			}

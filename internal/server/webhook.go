@@ -238,7 +238,7 @@ func (s *server) queueAll(c echo.Context, decisions []notify.Decision, invocatio
 				r.Result = "queued"
 			} else {
 				n.duplicate++
-				r.Result, r.Reason = "duplicate", duplicateReason(holder)
+				r.Result, r.Reason = "duplicate", duplicateReason(holder, d.Key.Invocation)
 			}
 		}
 		results = append(results, r)
@@ -248,7 +248,15 @@ func (s *server) queueAll(c echo.Context, decisions []notify.Decision, invocatio
 
 // duplicateReason tells the admin reading Zendesk's activity log what
 // holds the key: a parked delivery was not sent, and someone should look.
-func duplicateReason(holder queue.State) string {
+func duplicateReason(holder queue.State, invocation bool) string {
+	if invocation {
+		// once: false: only Zendesk's re-delivery of the same invocation is a duplicate.
+		reason := "Zendesk sent this invocation before (same X-Zendesk-Webhook-Invocation-Id), and this rule (once: false) sends once per invocation"
+		if holder != "" {
+			reason += "; that delivery is " + string(holder)
+		}
+		return reason
+	}
 	switch holder {
 	case queue.Parked:
 		return "this rule already fired for this ticket (same fire-once key), but 8x8 refused that delivery: it is parked; see GET /deliveries?state=parked"
