@@ -95,7 +95,7 @@ func (s *server) webhook(c echo.Context) error {
 		// queued the delivery all the same: the answer must not say it
 		// did not. Zendesk's retry is safe either way (fire-once).
 		log(s.Log.Error()).Str("outcome", outcome).Str("reason", storeError(err)).Msg("webhook not confirmed: store unavailable")
-		return storeUnavailable("The bridge's store did not answer, so this webhook is not confirmed. Zendesk's retry is safe: " +
+		return storeUnavailable("The bridge's store did not answer, so this webhook is not confirmed. Zendesk's retry is safe: "+
 			"a delivery the store took before it stopped answering is answered as a duplicate then, and the rest is queued.").with("rules", results)
 	}
 
