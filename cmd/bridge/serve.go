@@ -86,6 +86,10 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 	if err != nil {
 		return err
 	}
+	if err := checkStore(ctx, st, log); err != nil {
+		st.Close()
+		return err
+	}
 	// A forced stop (a second signal) leaves the store open: asynq's
 	// goroutines are still shutting down with it, and its subscriber
 	// dereferences the nil message a closed client's channel yields (a
@@ -227,6 +231,12 @@ func checkURL(raw string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("want an http:// or https:// base URL")
 	}
+	// The bridge appends /api/v1/subaccounts/{id}/messages itself; a path of
+	// a proxy in front of 8x8 is kept, but a pasted endpoint would double
+	// it, and 8x8's 404 would park every delivery.
+	if strings.Contains(u.Path, "/api/v1") || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want the base URL only, like https://sms.8x8.com: the bridge adds /api/v1/subaccounts/{subaccount}/messages itself")
+	}
 	return nil
 }
 
@@ -251,4 +261,28 @@ func warnUnknown(log zerolog.Logger, names []string) {
 		}
 		ev.Msg(msg)
 	}
+}
+
+// checkStore asks the store once at startup. Settings Redis refuses (a
+// database it does not have, a wrong password) stop the start: waiting
+// would not fix them. An unreachable Redis is only a warning: the bridge
+// answers 503 until it is back, and recovers by itself.
+func checkStore(ctx context.Context, st *store.Store, log zerolog.Logger) error {
+	if !st.Durable {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	err := st.Client.Ping(ctx).Err()
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, refusal := range []string{"DB index is out of range", "NOAUTH", "WRONGPASS", "invalid password", "invalid username-password", "ERR AUTH"} {
+		if strings.Contains(msg, refusal) {
+			return fmt.Errorf("BRIDGE_REDIS_URL: Redis refused the settings in the URL: %s", msg)
+		}
+	}
+	log.Warn().Str("reason", msg).Msg("store unreachable at startup: webhooks answer 503 and /readyz is 503 until Redis answers; the bridge keeps trying")
+	return nil
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/redistest"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender/fake8x8"
 )
 
@@ -104,6 +107,8 @@ func TestStartupRefusals(t *testing.T) {
 		{map[string]string{"BRIDGE_RETRY_BASE": "fast"}, "BRIDGE_RETRY_BASE"},
 		{map[string]string{"BRIDGE_RULES_FILE": "testdata/missing.yaml"}, "missing.yaml"},
 		{map[string]string{"BRIDGE_REDIS_URL": "http://nope"}, "BRIDGE_REDIS_URL"},
+		{map[string]string{"BRIDGE_8X8_SMS_URL": "https://sms.8x8.com/api/v1/"}, "BRIDGE_8X8_SMS_URL"},
+		{map[string]string{"BRIDGE_8X8_CHATAPPS_URL": "https://chatapps.8x8.com?x=1"}, "BRIDGE_8X8_CHATAPPS_URL"},
 	}
 	for _, c := range cases {
 		c.env["BRIDGE_ADDR"] = "127.0.0.1:0"
@@ -114,5 +119,34 @@ func TestStartupRefusals(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("run(%v) = %v, want an error naming %s", c.env, err, c.want)
 		}
+	}
+}
+
+// Redis settings Redis itself refuses stop the start; an unreachable Redis
+// is a warning, and the bridge starts (and recovers when Redis answers).
+func TestStartupStoreCheck(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(redistest.URL(t)) // a real Redis: it is what refuses the database
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/9999"
+	refused := map[string]string{"BRIDGE_ADDR": "127.0.0.1:0", "BRIDGE_RULES_FILE": "testdata/rules.yaml", "BRIDGE_REDIS_URL": u.String()}
+	err = run(t.Context(), nil, func(k string) string { return refused[k] }, nil, &lines{addr: make(chan string, 1)}, nil)
+	if err == nil || !strings.Contains(err.Error(), "BRIDGE_REDIS_URL") || !strings.Contains(err.Error(), "DB index is out of range") {
+		t.Fatalf("run with database 9999 = %v, want a refusal naming BRIDGE_REDIS_URL", err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port where nothing answers once closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	b := start(t, map[string]string{"BRIDGE_ADDR": "127.0.0.1:0", "BRIDGE_RULES_FILE": "testdata/rules.yaml",
+		"BRIDGE_REDIS_URL": "redis://:hunter2@" + addr + "/0"})
+	b.logs.await(t, "store unreachable at startup: webhooks answer 503 and /readyz is 503 until Redis answers; the bridge keeps trying")
+	if strings.Contains(b.logs.String(), "hunter2") {
+		t.Fatalf("the password reached the log:\n%s", b.logs)
 	}
 }
