@@ -239,6 +239,10 @@ func TestEmbeddedDryRun(t *testing.T) {
 	if umid, _ := sent[0]["umid"].(string); !strings.HasPrefix(umid, "dry-run") {
 		t.Fatalf("dry run recorded %v", sent[0])
 	}
+	b.logs.await(t, "dry run: counted as sent, nothing went to 8x8")
+	if strings.Contains(b.logs.String(), "delivered to 8x8") {
+		t.Fatalf("a dry run claims a delivery to 8x8:\n%s", b.logs)
+	}
 	if a := b.do(t, http.MethodGet, "/healthz", nil, nil); a.Status != 200 {
 		t.Fatalf("healthz %d", a.Status)
 	}

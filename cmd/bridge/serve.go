@@ -77,6 +77,10 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 	}
 	log := newLogger(cfg, stdout)
 	warnUnknown(log, config.Unknown(environ))
+	if cfg.ShutdownTimeout < sender.DefaultTimeout {
+		log.Warn().Dur("shutdown_timeout", cfg.ShutdownTimeout).Dur("request_timeout", sender.DefaultTimeout).
+			Msg("BRIDGE_SHUTDOWN_TIMEOUT is shorter than one 8x8 request: a stop can cut an attempt short, and it may be sent again")
+	}
 
 	snd, client, mode, err := senders(cfg, log)
 	if err != nil {

@@ -267,7 +267,11 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 
 	if err == nil {
 		w.sent.add(firing, w.o.Now())
-		ev.Msg("delivered to 8x8")
+		if res.DryRun {
+			ev.Msg("dry run: counted as sent, nothing went to 8x8")
+		} else {
+			ev.Msg("delivered to 8x8")
+		}
 		if replayed {
 			w.o.Queue.forgetReplays(ctx, d.ID)
 		}

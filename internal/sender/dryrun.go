@@ -53,7 +53,7 @@ func (d *DryRun) Send(ctx context.Context, m Message) (Result, error) {
 	d.full = d.full || d.next == 0
 	d.mu.Unlock()
 
-	r := Result{Outcome: Sent, UMID: "dry-run-" + m.ClientMessageID}
+	r := Result{Outcome: Sent, UMID: "dry-run-" + m.ClientMessageID, DryRun: true}
 	ev := d.log.Info().Str("sender", "dry_run").Str("channel", string(m.Channel)).
 		Str("subaccount", m.Subaccount).Str("to", phone.Mask(m.To)).Str("client_message_id", m.ClientMessageID)
 	if m.Template != nil {

@@ -22,7 +22,7 @@ func TestDryRunSend(t *testing.T) {
 	d := NewDryRun(zerolog.New(&logs), 0)
 	m := smsMessage("d-1")
 	res, err := d.Send(context.Background(), m)
-	if err != nil || res != (Result{Outcome: Sent, UMID: "dry-run-d-1"}) {
+	if err != nil || res != (Result{Outcome: Sent, UMID: "dry-run-d-1", DryRun: true}) {
 		t.Fatalf("Send = %+v, %v", res, err)
 	}
 	wa := Message{Channel: WhatsApp, Subaccount: "Acme_WA", To: "+6591234567", ClientMessageID: "d-2",

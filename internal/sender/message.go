@@ -70,6 +70,8 @@ type Result struct {
 	RetryAfter time.Duration
 	// Latency is how long the HTTP exchange took.
 	Latency time.Duration
+	// DryRun says nothing went to 8x8: a DryRun sender took the message.
+	DryRun bool
 }
 
 // Error is returned by Send for anything but Sent, so callers can use the
