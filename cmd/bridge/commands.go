@@ -146,7 +146,15 @@ func deliveriesCommand(ctx context.Context, args []string, getenv func(string) s
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", in.ID, in.Rule, in.Ticket, in.Message.Channel,
 				phone.Mask(in.Message.To), in.Last.Attempts, in.Last.Status, in.Last.Code, in.Last.Message, in.Last.UMID, at)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		// A cut listing says so: the operator would otherwise take it for all.
+		if depth, err := q.Depth(ctx); err == nil && depth[state] > len(infos) {
+			_, err = fmt.Fprintf(stdout, "showing the newest %d of %d %s deliveries\n", len(infos), depth[state], state)
+			return err
+		}
+		return nil
 	case len(args) == 2 && args[0] == "replay":
 		if err := q.Replay(ctx, args[1]); err != nil {
 			return deliveryError(args[1], name, err)

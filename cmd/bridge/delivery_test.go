@@ -80,6 +80,11 @@ func TestPermanentFailuresParkAndReplay(t *testing.T) {
 	if n := len(fake.Requests()); n != 3 {
 		t.Fatalf("%d requests for three permanent failures, want 3", n)
 	}
+	// A cut listing says how many there are.
+	if a := b.admin(t, http.MethodGet, "/deliveries?state=parked&limit=2", nil); len(a.Body["deliveries"].([]any)) != 2 ||
+		a.Body["total"] != float64(3) || a.Body["limit"] != float64(2) {
+		t.Fatalf("limit=2: %s", a.Raw)
+	}
 
 	id := byStatus[400]["id"].(string)
 	// One delivery by id, also written with escapes; anything that cannot

@@ -77,7 +77,13 @@ func (s *server) listDeliveries(c echo.Context) error {
 	for _, in := range infos {
 		out = append(out, toJSON(in))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"state": state, "deliveries": out})
+	answer := map[string]any{"state": state, "limit": limit, "deliveries": out}
+	// total says whether the listing is cut: the operator would otherwise
+	// take the first page for all of them.
+	if depth, err := s.Queue.Depth(c.Request().Context()); err == nil {
+		answer["total"] = max(depth[state], len(out))
+	}
+	return c.JSON(http.StatusOK, answer)
 }
 
 // deliveryID is the {id} of the path, unescaped, or an error answer when it

@@ -29,6 +29,7 @@ type Queue interface {
 	Replay(ctx context.Context, id string) error
 	Delete(ctx context.Context, id string) error
 	Ping(ctx context.Context) error
+	Depth(ctx context.Context) (map[queue.State]int, error)
 }
 
 // Sender sends a /test message at once, outside the queue.

@@ -65,6 +65,7 @@ func (q *flakyQueue) Get(context.Context, string) (queue.Info, error) {
 }
 func (q *flakyQueue) Replay(context.Context, string) error { return queue.ErrNotFound }
 func (q *flakyQueue) Delete(context.Context, string) error { return queue.ErrNotFound }
+func (q *flakyQueue) Depth(context.Context) (map[queue.State]int, error) { return nil, nil }
 func (q *flakyQueue) Ping(context.Context) error {
 	if q.n == 0 {
 		return errors.New("connection refused")
