@@ -83,7 +83,11 @@ func checkRules(file string, stdout io.Writer) error {
 			parts = append(parts, fmt.Sprintf("%d %s", n, ch))
 		}
 	}
-	_, err = fmt.Fprintf(stdout, "%s: OK, %d rules (%s)\n", file, len(set.Rules), strings.Join(parts, ", "))
+	noun := "rules"
+	if len(set.Rules) == 1 {
+		noun = "rule"
+	}
+	_, err = fmt.Fprintf(stdout, "%s: OK, %d %s (%s)\n", file, len(set.Rules), noun, strings.Join(parts, ", "))
 	return err
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -43,6 +45,10 @@ func loadRules(file string) (*rules.Set, error) {
 func newReloader(file string, log zerolog.Logger, counted func(bool)) (*reloader, error) {
 	set, err := loadRules(file)
 	counted(err == nil)
+	var le *rules.LoadError
+	if err != nil && !errors.As(err, &le) {
+		return nil, fmt.Errorf("BRIDGE_RULES_FILE: %w", err) // unreadable: name the setting
+	}
 	if err != nil {
 		return nil, err
 	}

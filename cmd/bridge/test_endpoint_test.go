@@ -93,6 +93,19 @@ func TestTestEndpointNeedsAdminTokenAndSendsToTestNumber(t *testing.T) {
 	if a := b.admin(t, http.MethodPost, "/test?send=1", body); a.Status != http.StatusBadRequest || a.Body["error"] != "missing_to" {
 		t.Fatalf("no test number: %d %s", a.Status, a.Raw)
 	}
+	// send=yes sends; send=y is refused rather than read as "no"; the rule
+	// name ignores case, as rule names are unique ignoring case.
+	before := len(fake.Requests())
+	a = b.admin(t, http.MethodPost, "/test?send=yes&rule=Solved-SMS&to=%2B6598765432", body)
+	if send, _ := ruleResults(a)["solved-sms"]["send"].(map[string]any); a.Status != 200 || send["outcome"] != "sent" {
+		t.Fatalf("send=yes: %d %s", a.Status, a.Raw)
+	}
+	if a := b.admin(t, http.MethodPost, "/test?send=y&to=%2B6598765432", body); a.Status != http.StatusBadRequest || a.Body["error"] != "invalid_send" {
+		t.Fatalf("send=y: %d %s", a.Status, a.Raw)
+	}
+	if n := len(fake.Requests()) - before; n != 1 {
+		t.Fatalf("%d messages sent, want 1 (send=yes)", n)
+	}
 }
 
 // Startup refuses what would be unsafe or wrong, naming the variable.

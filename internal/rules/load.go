@@ -32,7 +32,7 @@ type Options struct {
 func Load(path string, o Options) (*Set, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read rules (BRIDGE_RULES_FILE): %w", err)
+		return nil, fmt.Errorf("read rules file: %w", err)
 	}
 	return Parse(path, src, o)
 }

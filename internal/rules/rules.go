@@ -102,10 +102,11 @@ type WATemplate struct {
 	Body           []*templates.Template
 }
 
-// Rule returns the rule with exactly this name.
+// Rule returns the rule with this name, ignoring case as the loader does
+// when it keeps names unique: /webhooks/zendesk/Solved-SMS names solved-sms.
 func (s *Set) Rule(name string) (*Rule, bool) {
 	for _, r := range s.Rules {
-		if r.Name == name {
+		if strings.EqualFold(r.Name, name) {
 			return r, true
 		}
 	}

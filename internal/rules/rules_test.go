@@ -87,8 +87,12 @@ func TestLoadSpecExample(t *testing.T) {
 	if !reflect.DeepEqual(wa.When, When{}) {
 		t.Errorf("When = %+v, want empty", wa.When)
 	}
-	if _, ok := set.Rule("Solved-SMS"); ok {
-		t.Error("Rule must match names exactly")
+	// Names are unique ignoring case, so a lookup ignores case too.
+	if r, ok := set.Rule("Solved-SMS"); !ok || r.Name != "solved-sms" {
+		t.Error("Rule must find a name written in another case")
+	}
+	if _, ok := set.Rule("solved-sm"); ok {
+		t.Error("Rule must not find a prefix")
 	}
 }
 

@@ -65,7 +65,15 @@ func (s *server) test(c echo.Context) error {
 		return fail(http.StatusBadRequest, "malformed_json", sentence(err.Error()))
 	}
 	set := s.Rules.Current()
-	send := c.QueryParam("send") == "1" || strings.EqualFold(c.QueryParam("send"), "true")
+	var send bool
+	switch strings.ToLower(strings.TrimSpace(c.QueryParam("send"))) {
+	case "", "0", "false", "no", "off":
+	case "1", "true", "yes", "on":
+		send = true
+	default:
+		// Not a silent "no": whoever wrote send=y expects a message.
+		return fail(http.StatusBadRequest, "invalid_send", "send must be 1 (send the test message) or 0; true/false, yes/no and on/off work too.")
+	}
 	var testTo string
 	if send {
 		raw := c.QueryParam("to")
