@@ -271,4 +271,11 @@ func TestUnrenderedPlaceholdersAreExplained(t *testing.T) {
 	if a := b.webhook(t, "/webhooks/zendesk", ticket("5", "solved", "", "9123 4567"), ""); a.Body["warning"] != nil {
 		t.Fatalf("a filled-in ticket got a warning: %s", a.Raw)
 	}
+	// A body without the ticket wrapper, or an event webhook's envelope.
+	for _, body := range []string{`{"id":"3","status":"solved"}`, `{"ticket":"x"}`, `{"type":"zen:event-type:ticket.status_changed","detail":{"id":"3"}}`} {
+		a := b.webhook(t, "/webhooks/zendesk", []byte(body), "")
+		if a.Status != 200 || a.Body["result"] != "no_match" || !strings.Contains(fmt.Sprint(a.Body["warning"]), `no "ticket" object`) {
+			t.Fatalf("%s: %d %s", body, a.Status, a.Raw)
+		}
+	}
 }

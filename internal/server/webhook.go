@@ -99,7 +99,8 @@ func (s *server) webhook(c echo.Context) error {
 			"a delivery the store took before it stopped answering is answered as a duplicate then, and the rest is queued.").with("rules", results)
 	}
 
-	status, answer := http.StatusOK, webhookAnswer{Ticket: ticket, Rules: results, Warning: placeholderWarning(ticket)}
+	warning := bodyWarning(data, ticket)
+	status, answer := http.StatusOK, webhookAnswer{Ticket: ticket, Rules: results, Warning: warning}
 	switch {
 	case counts.matched == 0:
 		outcome, answer.Result = "no_match", "no_match"
@@ -113,7 +114,7 @@ func (s *server) webhook(c echo.Context) error {
 		first := counts.firstRefusal
 		log(s.Log.Warn()).Str("outcome", outcome).Array("rules", ruleResults(results)).Msg("webhook refused: nothing could be queued")
 		e := fail(http.StatusUnprocessableEntity, first.Code, "Nothing could be queued: "+first.Reason+".").with("rules", results).with("ticket", ticket)
-		if w := placeholderWarning(ticket); w != "" {
+		if w := warning; w != "" {
 			e = e.with("warning", w)
 		}
 		return e
@@ -168,6 +169,18 @@ func (a webhookAnswer) appendJSON(b []byte) []byte {
 	b = jsonappend.StringField(b, "message", a.Message, false)
 	b = jsonappend.StringField(b, "warning", a.Warning, true)
 	return append(b, '}', '\n')
+}
+
+// bodyWarning explains a body no rule can read as a ticket: one without a
+// "ticket" object (a trigger body written without the wrapper, or an event
+// webhook's envelope), or with placeholders as written. Otherwise an admin
+// reads "no rule matched" as a broken rule.
+func bodyWarning(data map[string]any, ticket string) string {
+	if _, ok := data["ticket"].(map[string]any); !ok {
+		return `The body has no "ticket" object, so no rule can see the ticket. Set the trigger's JSON body to {"ticket": {...}} ` +
+			"as in examples/zendesk-body.json; the bridge reads trigger webhooks, not event-subscription ones."
+	}
+	return placeholderWarning(ticket)
 }
 
 // placeholderWarning explains a body whose ticket id is still a Zendesk
