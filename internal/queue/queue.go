@@ -478,6 +478,33 @@ func (q *Queue) forgetReplays(ctx context.Context, id string) {
 
 func (q *Queue) replayKey(id string) string { return "bridge:" + q.name + ":replay:" + id }
 
+func (q *Queue) sentKey(firing string) string { return "bridge:" + q.name + ":sent:" + firing }
+
+// recordSent notes in the store that firing was sent, for a bridge that
+// runs it again after asynq lost its completion (see Worker.process). The
+// store is away when this is needed, so it is tried until it answers, for
+// at most sentFor, in the background; a closed client ends it.
+func (q *Queue) recordSent(firing string, now func() time.Time, retry time.Duration) {
+	until := now().Add(sentFor)
+	go func() {
+		for now().Before(until) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			err := q.rdb.Set(ctx, q.sentKey(firing), "1", sentFor).Err()
+			cancel()
+			if err == nil || errors.Is(err, redis.ErrClosed) {
+				return
+			}
+			time.Sleep(retry)
+		}
+	}()
+}
+
+// sentBefore reports whether firing was recorded sent by recordSent.
+func (q *Queue) sentBefore(ctx context.Context, firing string) bool {
+	n, err := q.rdb.Exists(ctx, q.sentKey(firing)).Result()
+	return err == nil && n == 1
+}
+
 func (q *Queue) replayMark(ctx context.Context, id string, accepted time.Time) (replayMark, bool) {
 	b, err := q.rdb.Get(ctx, q.replayKey(id)).Bytes()
 	if err != nil {

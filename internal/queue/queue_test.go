@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -832,4 +833,117 @@ func TestQueueNameLostWithRedis(t *testing.T) {
 			t.Fatalf("the same key again: queued %v, holder %q, %v; want a duplicate held by queued", ok, holder, err)
 		}
 	})
+}
+
+// gated sends once it is released, and says when a message has arrived.
+type gated struct {
+	arrived chan struct{}
+	release chan struct{}
+	n       atomic.Int32
+}
+
+func (g *gated) Send(ctx context.Context, m sender.Message) (sender.Result, error) {
+	g.n.Add(1)
+	g.arrived <- struct{}{}
+	<-g.release
+	return sender.Result{Outcome: sender.Sent, Status: 200, UMID: "u-1"}, nil
+}
+
+// logLines collects log output and can await a message.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, string(p))
+	return len(p), nil
+}
+
+func (l *logLines) has(msg string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if strings.Contains(line, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+// Redis is away as a sent delivery completes: asynq loses the completion
+// and, after the lease, another bridge runs the delivery again. The first
+// bridge recorded the send once Redis was back, so the second does not send
+// it twice. (Within one bridge, TestSentFiringIsNotSentAgain.) miniredis
+// only: it can fail every command on demand and keep its data.
+func TestSentRecordReachesOtherBridges(t *testing.T) {
+	t.Parallel()
+	m := miniredis.RunT(t)
+	const name = "sent-record"
+	newQueue := func() *Queue { return New(redis.NewClient(&redis.Options{Addr: m.Addr()}), name, time.Now) }
+	run := func(q *Queue, s Sender, log *logLines) (stop func(), obs finishes) {
+		obs = finishes{ch: make(chan State, 16)}
+		w := NewWorker(WorkerOptions{
+			Queue: q, Sender: s, Policy: fastPolicy, Concurrency: 2, RateLimit: 1000,
+			Log: zerolog.New(log), Observer: obs, Rand: func() float64 { return 0.5 }, Now: time.Now,
+			ShutdownTimeout: time.Second, Mask: func(string) string { return "masked" },
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx) }()
+		var once sync.Once
+		stop = func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		return stop, obs
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s within 10s", what)
+			}
+		}
+	}
+
+	qa := newQueue()
+	a := &gated{arrived: make(chan struct{}, 1), release: make(chan struct{})}
+	logA := &logLines{}
+	stopA, obsA := run(qa, a, logA)
+	d := delivery("d1")
+	d.Firing, d.Window = "firing-one", time.Hour
+	if ok, _, err := qa.Enqueue(context.Background(), d, time.Hour); !ok || err != nil {
+		t.Fatalf("Enqueue = %v, %v", ok, err)
+	}
+	<-a.arrived
+	m.SetError("ERR the store is away") // Redis goes away mid-send
+	close(a.release)
+	obsA.await(t, Sent) // the attempt's record was tried, and failed
+	eventually("lost completion", func() bool { return logA.has("Could not move task id=d1") })
+	sentKey := qa.sentKey(d.ID + "/" + d.token())
+	// The record cannot be written yet; once Redis is back, it is.
+	m.SetError("")
+	eventually("sent record", func() bool { return m.Exists(sentKey) })
+	stopA()
+	lease := "asynq:{" + name + "}:lease"
+	if members, _ := m.ZMembers(lease); !slices.Contains(members, "d1") {
+		in, err := qa.Get(context.Background(), "d1")
+		t.Fatalf("asynq completed the delivery after all (lease %v, state %s %v, keys %v): this test no longer loses a completion", members, in.State, err, m.Keys())
+	}
+	// What a lease that expired a minute ago looks like to asynq's recoverer.
+	if _, err := m.ZAdd(lease, float64(time.Now().Add(-2*time.Minute).Unix()), "d1"); err != nil {
+		t.Fatal(err)
+	}
+
+	b := &scripted{}
+	logB := &logLines{}
+	run(newQueue(), b, logB) // stopped at cleanup
+	eventually("rerun on the second bridge", func() bool {
+		return logB.has("delivery already sent by another bridge")
+	})
+	settled(t, newQueue(), "d1", Sent)
+	if n := a.n.Load() + int32(len(b.sent())); n != 1 {
+		t.Fatalf("%d requests to 8x8 for one delivery, want 1", n)
+	}
 }

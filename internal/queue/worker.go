@@ -69,8 +69,9 @@ type Worker struct {
 // Redis is away just then, its retry reuses a cancelled context and never
 // succeeds: the lease expires and asynq runs the task again, and 8x8 would
 // get the message twice. Within one process, the second run finds the
-// firing here and completes without sending. (A bridge that also restarts
-// during the outage cannot know; see the README.)
+// firing here and completes without sending. Another bridge finds the mark
+// recordSent writes once Redis is back (see process); a bridge that stops
+// before Redis returns cannot leave one (see the README).
 type sentFirings struct {
 	mu sync.Mutex
 	at map[string]time.Time
@@ -235,6 +236,13 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	var mark replayMark
 	replayed := false
 	if retried > 0 {
+		// asynq counts a run after a lost lease as a retry, so a delivery
+		// another bridge sent (and recorded, its completion lost) is here.
+		if w.o.Queue.sentBefore(ctx, firing) {
+			w.o.Log.Warn().Str("delivery", d.ID).Str("rule", d.Rule).Str("ticket", d.Ticket).
+				Msg("delivery already sent by another bridge (the store missed its completion); not sent again")
+			return nil
+		}
 		mark, replayed = w.o.Queue.replayMark(ctx, d.ID, d.AcceptedAt)
 	}
 	attempt := retried + 1 // in the delivery's whole life
@@ -250,8 +258,9 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		w.o.Observer.Attempted(d, res)
 	}
 	rec := Attempt{Attempts: attempt, Status: res.Status, Code: res.Code, Message: res.Message, UMID: res.UMID, At: w.o.Now()}
+	var werr error
 	if b, jerr := json.Marshal(rec); jerr == nil {
-		_, _ = t.ResultWriter().Write(b)
+		_, werr = t.ResultWriter().Write(b)
 	}
 	ev := log.Info()
 	if err != nil {
@@ -267,6 +276,12 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 
 	if err == nil {
 		w.sent.add(firing, w.o.Now())
+		if werr != nil {
+			// The store did not take the attempt's record, so asynq's
+			// completion, next, will likely fail too, and another bridge
+			// may run this delivery again after the lease: tell it.
+			w.o.Queue.recordSent(firing, w.o.Now, 250*time.Millisecond)
+		}
 		if res.DryRun {
 			ev.Msg("dry run: counted as sent, nothing went to 8x8")
 		} else {
