@@ -484,12 +484,13 @@ func (q *Queue) sentKey(firing string) string { return "bridge:" + q.name + ":se
 // runs it again after asynq lost its completion (see Worker.process). The
 // store is away when this is needed, so it is tried until it answers, for
 // at most sentFor, in the background; a closed client ends it.
-func (q *Queue) recordSent(firing string, now func() time.Time, retry time.Duration) {
+// rec is the attempt's record, which the rerun writes in its place.
+func (q *Queue) recordSent(firing string, rec []byte, now func() time.Time, retry time.Duration) {
 	until := now().Add(sentFor)
 	go func() {
 		for now().Before(until) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			err := q.rdb.Set(ctx, q.sentKey(firing), "1", sentFor).Err()
+			err := q.rdb.Set(ctx, q.sentKey(firing), rec, sentFor).Err()
 			cancel()
 			if err == nil || errors.Is(err, redis.ErrClosed) {
 				return
@@ -499,10 +500,10 @@ func (q *Queue) recordSent(firing string, now func() time.Time, retry time.Durat
 	}()
 }
 
-// sentBefore reports whether firing was recorded sent by recordSent.
-func (q *Queue) sentBefore(ctx context.Context, firing string) bool {
-	n, err := q.rdb.Exists(ctx, q.sentKey(firing)).Result()
-	return err == nil && n == 1
+// sentBefore returns the attempt record recordSent wrote for firing, if any.
+func (q *Queue) sentBefore(ctx context.Context, firing string) ([]byte, bool) {
+	rec, err := q.rdb.Get(ctx, q.sentKey(firing)).Bytes()
+	return rec, err == nil
 }
 
 func (q *Queue) replayMark(ctx context.Context, id string, accepted time.Time) (replayMark, bool) {

@@ -942,7 +942,10 @@ func TestSentRecordReachesOtherBridges(t *testing.T) {
 	eventually("rerun on the second bridge", func() bool {
 		return logB.has("delivery already sent by another bridge")
 	})
-	settled(t, newQueue(), "d1", Sent)
+	// The record the first bridge could not store is the delivery's.
+	if in := settled(t, newQueue(), "d1", Sent); in.Last.UMID != "u-1" || in.Last.Attempts != 1 || in.Last.Status != 200 {
+		t.Fatalf("sent delivery shows %+v, want the first bridge's attempt", in.Last)
+	}
 	if n := a.n.Load() + int32(len(b.sent())); n != 1 {
 		t.Fatalf("%d requests to 8x8 for one delivery, want 1", n)
 	}

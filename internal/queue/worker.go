@@ -74,34 +74,41 @@ type Worker struct {
 // before Redis returns cannot leave one (see the README).
 type sentFirings struct {
 	mu sync.Mutex
-	at map[string]time.Time
+	at map[string]sentFiring
+}
+
+// sentFiring is when a firing was sent, and its attempt record: a rerun
+// writes it, so the delivery still shows how it was sent.
+type sentFiring struct {
+	at  time.Time
+	rec []byte
 }
 
 // sentFor is how long a firing is remembered: well past asynq's lease
 // recovery (about a minute).
 const sentFor = 10 * time.Minute
 
-func (s *sentFirings) add(key string, now time.Time) {
+func (s *sentFirings) add(key string, rec []byte, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.at == nil {
-		s.at = map[string]time.Time{}
+		s.at = map[string]sentFiring{}
 	}
 	if len(s.at) >= 1024 && len(s.at)%1024 == 0 {
-		for k, t := range s.at {
-			if now.Sub(t) > sentFor {
+		for k, f := range s.at {
+			if now.Sub(f.at) > sentFor {
 				delete(s.at, k)
 			}
 		}
 	}
-	s.at[key] = now
+	s.at[key] = sentFiring{at: now, rec: rec}
 }
 
-func (s *sentFirings) has(key string, now time.Time) bool {
+func (s *sentFirings) has(key string, now time.Time) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.at[key]
-	return ok && now.Sub(t) <= sentFor
+	f, ok := s.at[key]
+	return f.rec, ok && now.Sub(f.at) <= sentFor
 }
 
 // NewWorker returns a worker pool over o.Queue.
@@ -188,6 +195,15 @@ func wholeSeconds(d time.Duration, now time.Time) time.Duration {
 	return due.Truncate(time.Second).Add(time.Second).Sub(now)
 }
 
+// rewrite writes, on a rerun of a delivery already sent, the attempt
+// record its send could not store, so the delivery still shows its umid
+// and attempts once completed. Best effort: the send is what matters.
+func (w *Worker) rewrite(t *asynq.Task, rec []byte) {
+	if len(rec) > 0 {
+		_, _ = t.ResultWriter().Write(rec)
+	}
+}
+
 // Backoff is the delay before attempt+1: full jitter over base·2^(attempt-1),
 // capped at max.
 func Backoff(attempt int, base, max time.Duration, random float64) time.Duration {
@@ -224,7 +240,8 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		}
 	}()
 	firing := d.ID + "/" + d.token()
-	if w.sent.has(firing, w.o.Now()) {
+	if rec, sent := w.sent.has(firing, w.o.Now()); sent {
+		w.rewrite(t, rec)
 		w.o.Log.Warn().Str("delivery", d.ID).Str("rule", d.Rule).Str("ticket", d.Ticket).
 			Msg("delivery already sent by this bridge (the store missed its completion); not sent again")
 		return nil
@@ -238,7 +255,8 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	if retried > 0 {
 		// asynq counts a run after a lost lease as a retry, so a delivery
 		// another bridge sent (and recorded, its completion lost) is here.
-		if w.o.Queue.sentBefore(ctx, firing) {
+		if rec, sent := w.o.Queue.sentBefore(ctx, firing); sent {
+			w.rewrite(t, rec)
 			w.o.Log.Warn().Str("delivery", d.ID).Str("rule", d.Rule).Str("ticket", d.Ticket).
 				Msg("delivery already sent by another bridge (the store missed its completion); not sent again")
 			return nil
@@ -258,10 +276,8 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		w.o.Observer.Attempted(d, res)
 	}
 	rec := Attempt{Attempts: attempt, Status: res.Status, Code: res.Code, Message: res.Message, UMID: res.UMID, At: w.o.Now()}
-	var werr error
-	if b, jerr := json.Marshal(rec); jerr == nil {
-		_, werr = t.ResultWriter().Write(b)
-	}
+	recJSON, _ := json.Marshal(rec) // plain fields: cannot fail
+	_, werr := t.ResultWriter().Write(recJSON)
 	ev := log.Info()
 	if err != nil {
 		ev = log.Warn()
@@ -275,12 +291,15 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	}
 
 	if err == nil {
-		w.sent.add(firing, w.o.Now())
-		if werr != nil {
+		if werr == nil {
+			w.sent.add(firing, nil, w.o.Now())
+		} else {
 			// The store did not take the attempt's record, so asynq's
 			// completion, next, will likely fail too, and another bridge
-			// may run this delivery again after the lease: tell it.
-			w.o.Queue.recordSent(firing, w.o.Now, 250*time.Millisecond)
+			// may run this delivery again after the lease: tell it, and
+			// keep the record for the rerun to write.
+			w.sent.add(firing, recJSON, w.o.Now())
+			w.o.Queue.recordSent(firing, recJSON, w.o.Now, 250*time.Millisecond)
 		}
 		if res.DryRun {
 			ev.Msg("dry run: counted as sent, nothing went to 8x8")
