@@ -59,7 +59,8 @@ func New(version string, depth func(context.Context) (map[queue.State]int, error
 	m.reg.MustRegister(m.webhooks, m.rules, m.deliveries, m.attempts, m.retries, m.reloads, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&depthCollector{depth: depth, desc: prometheus.NewDesc("bridge_queue_depth",
-			"Deliveries in the queue by state (queued, active, retrying, parked, sent).", []string{"state"}, nil)})
+			"Deliveries in the queue by state (queued, active, retrying, parked, sent).", []string{"state"}, nil),
+			up: prometheus.NewDesc("bridge_store_up", "1 when the store answered this scrape, 0 when it did not.", nil, nil)})
 	return m
 }
 
@@ -114,17 +115,22 @@ func (m *Metrics) Retried(d queue.Delivery, rateLimited bool) {
 type depthCollector struct {
 	depth func(context.Context) (map[queue.State]int, error)
 	desc  *prometheus.Desc
+	up    *prometheus.Desc
 }
 
-func (c *depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc; ch <- c.up }
 
 func (c *depthCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	d, err := c.depth(ctx)
 	if err != nil {
-		return // the store is away: no depth, rather than a wrong one
+		// The store is away: no depth, rather than a wrong one, and a
+		// series an alert can fire on.
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0)
+		return
 	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
 	for _, s := range queue.States {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(d[s]), string(s))
 	}

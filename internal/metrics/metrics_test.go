@@ -47,6 +47,7 @@ func TestMetricsCount(t *testing.T) {
 		`bridge_rule_reloads_total{result="failure"} 1`,
 		`bridge_queue_depth{state="parked"} 3`,
 		`bridge_queue_depth{state="queued"} 1`,
+		`bridge_store_up 1`,
 		`bridge_build_info{version="v1"} 1`,
 	} {
 		if code != 200 || !strings.Contains(body, want) {
@@ -61,7 +62,7 @@ func TestMetricsWithoutStore(t *testing.T) {
 	m := New("v1", func(context.Context) (map[queue.State]int, error) { return nil, errors.New("connection refused") })
 	m.Webhook("store_unavailable")
 	code, body := scrape(t, m)
-	if code != 200 || !strings.Contains(body, `bridge_webhooks_total{outcome="store_unavailable"} 1`) || strings.Contains(body, "bridge_queue_depth{") {
+	if code != 200 || !strings.Contains(body, `bridge_webhooks_total{outcome="store_unavailable"} 1`) || strings.Contains(body, "bridge_queue_depth{") || !strings.Contains(body, "bridge_store_up 0") {
 		t.Fatalf("scrape %d:\n%s", code, body)
 	}
 }
