@@ -193,6 +193,8 @@ func TestRulesTestMalformedFiles(t *testing.T) {
 			`4: test "t": ticket: +6591234567 reads as a number in YAML, and would arrive as 6591234567; quote it: "+6591234567"`}},
 		{"ticket not a body", head + "    ticket: [1]\n    expect: {a: {matched: false}}\n", []string{
 			`4: test "t": ticket must be the body Zendesk would send, a mapping like {ticket: {id: "123", status: solved}}`}},
+		{"rules file missing", "rules_file: nope.yaml\ntests:\n  - name: t\n    ticket: {ticket: {id: \"1\"}}\n    expect: {a: {matched: false}}\n", []string{
+			`1: rules_file nope.yaml: no such file (relative to this test file: DIR/nope.yaml)`}},
 		{"ticket file not JSON", head + "    ticket_file: rules.yaml\n    expect: {a: {matched: false}}\n", []string{
 			`4: test "t": ticket_file DIR/rules.yaml: the body is not valid JSON: invalid character 'v' looking for beginning of value (byte offset 0)`}},
 	} {

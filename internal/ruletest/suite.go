@@ -118,6 +118,11 @@ func parseFile(file string) (*suite, error) {
 		r.bad(s.rulesLine, "missing rules_file: the rules to test, relative to this file (rules_file: ../rules.yaml)")
 	} else {
 		s.rulesFile = resolve(r.dir, f.RulesFile)
+		// A path that leads nowhere is this file's mistake, not the rules':
+		// malformed (exit 2) rather than every test failed (exit 1).
+		if _, err := os.Stat(s.rulesFile); err != nil {
+			r.bad(s.rulesLine, "rules_file %s: no such file (relative to this test file: %s)", f.RulesFile, s.rulesFile)
+		}
 	}
 	testsLine, testsNode := lookup(top, "tests")
 	if len(f.Tests) == 0 {
