@@ -52,6 +52,12 @@ func Verify(secret, timestamp, signature string, body []byte, now time.Time, max
 	}
 	want := Sign(secret, timestamp, body)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(signature)) != 1 {
+		// Still refused, but an admin pressing Test on an unsaved webhook
+		// learns why rather than doubting the secret they copied.
+		if secret != TestSigningSecret && subtle.ConstantTimeCompare([]byte(Sign(TestSigningSecret, timestamp, body)), []byte(signature)) == 1 {
+			return fmt.Errorf("%w: %s was made with Zendesk's fixed test secret, which the Test button uses before a webhook is saved; "+
+				"save the webhook and test it again", ErrSignature, HeaderSignature)
+		}
 		return fmt.Errorf("%w: %s does not match the body (check BRIDGE_ZENDESK_SIGNING_SECRET)", ErrSignature, HeaderSignature)
 	}
 	return nil

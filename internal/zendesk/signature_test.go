@@ -36,6 +36,7 @@ func TestVerify(t *testing.T) {
 		{"timestamp in the future", ts, good, body, now.Add(-6 * time.Minute), false, "away from now"},
 		{"body changed", ts, good, []byte(`{"ticket":{"id":2}}`), now, false, "does not match"},
 		{"signed with another secret", ts, Sign("other", ts, body), body, now, false, "does not match"},
+		{"signed with Zendesk's test secret", ts, Sign(TestSigningSecret, ts, body), body, now, false, "Zendesk's fixed test secret"},
 		{"body+timestamp order is not accepted", ts, Sign(secret, string(body), []byte(ts)), body, now, false, "does not match"},
 		{"missing signature", ts, "", body, now, false, "required"},
 		{"missing timestamp", "", good, body, now, false, "required"},
