@@ -377,6 +377,16 @@ func (l *loader) when(f field, rule string) When {
 	}
 	if tf, ok := fields["tags_none"]; ok {
 		w.TagsNone = l.values(tf, rule, "when.tags_none", true)
+		// A tag both required and excluded makes a rule that never fires,
+		// which no check would otherwise reveal before go-live.
+		for _, tag := range w.TagsNone {
+			if slices.Contains(w.TagsAll, tag) {
+				l.problems.add(tf.line, rule, "when: tag %s is in both tags_all and tags_none, so the rule can never match", tag)
+			}
+		}
+		if len(w.TagsAny) > 0 && !slices.ContainsFunc(w.TagsAny, func(t string) bool { return !slices.Contains(w.TagsNone, t) }) {
+			l.problems.add(tf.line, rule, "when: every tag of tags_any is also in tags_none, so the rule can never match")
+		}
 	}
 	if ff, ok := fields["fields"]; ok && !isNull(ff.value) {
 		fm, ok := l.mapping(ff.value, rule, "when.fields")

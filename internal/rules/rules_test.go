@@ -129,6 +129,10 @@ func TestProblems(t *testing.T) {
 		{"yaml syntax", "version: 1\nrules: [\n", []string{"f.yaml:2: not valid YAML: sequence end token ']' not found"}},
 		{"unquoted template", head + "- name: a\n  to: {{ticket.requester.phone}}\n  sms: {text: hi}\n",
 			[]string{`f.yaml:7: not valid YAML: could not find flow map content; a value that starts with {{ must be in quotes, like "{{ticket.id}}"`}},
+		{"tags that can never match", head + "- name: a\n  when:\n    tags_all: [vip]\n    tags_any: [gold]\n    tags_none: [VIP, gold]\n  sms: {text: hi}\n", []string{
+			`f.yaml:10: rule a: when: tag vip is in both tags_all and tags_none, so the rule can never match`,
+			`f.yaml:10: rule a: when: every tag of tags_any is also in tags_none, so the rule can never match`,
+		}},
 		{"text cut at an unquoted #", head + "- name: a\n  sms:\n    text: Your ticket #{{ticket.id}} is solved\n" +
 			"- name: b\n  sms:\n    text: Order #1234 shipped\n- name: c\n  sms:\n    text: Hi {{ticket.id}} # {{ticket.status}}\n", []string{
 			`f.yaml:8: rule a: sms.text is cut short at " #": YAML reads an unquoted " #" and everything after it as a comment, so sms.text would be "Your ticket"; put the whole value in quotes: "Your ticket #{{ticket.id}} is solved"`,
