@@ -597,6 +597,13 @@ func (l *loader) parse(f field, src, rule, where string) *templates.Template {
 		l.problems.add(f.line, rule, "%s is empty", where)
 		return nil
 	}
+	// Templates only: there a cut is a wrong message, while "720h #30d"
+	// after a duration is only a comment written without a space.
+	if comment, cut := cutAtComment(f.value); cut {
+		l.problems.add(f.line, rule, "%s is cut short at \" #\": YAML reads an unquoted \" #\" and everything after it as a comment, "+
+			"so %s would be %q; put the whole value in quotes: %q", where, where, src, src+" #"+comment)
+		return nil
+	}
 	t, err := l.o.Engine.Parse(src)
 	if err == nil {
 		err = t.Check()
@@ -658,11 +665,6 @@ func (l *loader) text(f field, rule, where string) (string, bool) {
 		return "", false
 	case strings.TrimSpace(s) == "":
 		l.problems.add(f.line, rule, "%s is empty", where)
-		return "", false
-	}
-	if comment, cut := cutAtComment(f.value); cut {
-		l.problems.add(f.line, rule, "%s is cut short at \" #\": YAML reads an unquoted \" #\" and everything after it as a comment, "+
-			"so %s would be %q; put the whole value in quotes: %q", where, where, s, s+" #"+comment)
 		return "", false
 	}
 	return s, true
