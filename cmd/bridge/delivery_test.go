@@ -112,7 +112,8 @@ func TestPermanentFailuresParkAndReplay(t *testing.T) {
 		t.Fatalf("the replay's clientMessageId %q matches no earlier request", reqs[3].ClientMessageID)
 	}
 	awaitState(t, b, "sent", 1)
-	if a := b.admin(t, http.MethodPost, "/deliveries/"+id+"/replay", nil); a.Status != http.StatusConflict || a.Body["error"] != "not_parked" {
+	if a := b.admin(t, http.MethodPost, "/deliveries/"+id+"/replay", nil); a.Status != http.StatusConflict || a.Body["error"] != "not_parked" ||
+		a.Body["message"] != "Only parked deliveries can be replayed; this one is sent." {
 		t.Fatalf("replaying a sent delivery: %d %s", a.Status, a.Raw)
 	}
 	if a := b.admin(t, http.MethodPost, "/deliveries/nope/replay", nil); a.Status != http.StatusNotFound || a.Body["error"] != "unknown_delivery" {

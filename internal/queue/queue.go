@@ -117,6 +117,12 @@ var ErrNotFound = errors.New("no such delivery")
 // ErrNotParked is returned when replaying a delivery that is not parked.
 var ErrNotParked = errors.New("delivery is not parked")
 
+// NotParkedError is ErrNotParked with the state the delivery is in.
+type NotParkedError struct{ State State }
+
+func (e *NotParkedError) Error() string        { return "delivery is not parked: it is " + string(e.State) }
+func (e *NotParkedError) Is(target error) bool { return target == ErrNotParked }
+
 // Queue enqueues and inspects deliveries.
 type Queue struct {
 	rdb       redis.UniversalClient
@@ -263,7 +269,7 @@ func (q *Queue) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	if in.State != Parked {
-		return fmt.Errorf("%w: it is %s", ErrNotParked, in.State)
+		return &NotParkedError{State: in.State}
 	}
 	deleted, err := q.release(ctx, id, in.token(), false)
 	if err != nil {
@@ -271,7 +277,7 @@ func (q *Queue) Delete(ctx context.Context, id string) error {
 	}
 	if !deleted { // replayed, or replaced, since it was read
 		if in, gerr := q.Get(ctx, id); gerr == nil && in.State != Parked {
-			return fmt.Errorf("%w: it is %s", ErrNotParked, in.State)
+			return &NotParkedError{State: in.State}
 		}
 		return ErrNotFound
 	}
@@ -435,7 +441,7 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 		return err
 	}
 	if in.State != Parked {
-		return fmt.Errorf("%w: it is %s", ErrNotParked, in.State)
+		return &NotParkedError{State: in.State}
 	}
 	prev, _ := q.replayMark(ctx, id, in.AcceptedAt)
 	mark := replayMark{Replays: prev.Replays + 1, RetriedBase: in.retried, At: q.now(), Accepted: in.AcceptedAt}
@@ -453,7 +459,7 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 		// Another replay may have won the race: say so rather than blame
 		// the store.
 		if in, gerr := q.Get(ctx, id); gerr == nil && in.State != Parked {
-			return fmt.Errorf("%w: it is %s", ErrNotParked, in.State)
+			return &NotParkedError{State: in.State}
 		}
 	}
 	return err

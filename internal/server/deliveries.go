@@ -128,7 +128,7 @@ func (s *server) replay(c echo.Context) error {
 	case errors.Is(err, queue.ErrNotFound):
 		return unknownDelivery(id)
 	case errors.Is(err, queue.ErrNotParked):
-		return fail(http.StatusConflict, "not_parked", "Only parked deliveries can be replayed: "+err.Error()+".").with("id", id)
+		return fail(http.StatusConflict, "not_parked", "Only parked deliveries can be replayed; "+notParked(err)+".").with("id", id)
 	case err != nil:
 		return storeUnavailable("The store does not answer: " + storeError(err) + ".")
 	}
@@ -146,7 +146,7 @@ func (s *server) deleteDelivery(c echo.Context) error {
 	case errors.Is(err, queue.ErrNotFound):
 		return unknownDelivery(id)
 	case errors.Is(err, queue.ErrNotParked):
-		return fail(http.StatusConflict, "not_parked", "Only parked deliveries can be deleted: "+err.Error()+".").with("id", id)
+		return fail(http.StatusConflict, "not_parked", "Only parked deliveries can be deleted; "+notParked(err)+".").with("id", id)
 	case err != nil:
 		return storeUnavailable("The store does not answer: " + storeError(err) + ".")
 	}
@@ -156,4 +156,13 @@ func (s *server) deleteDelivery(c echo.Context) error {
 
 func unknownDelivery(id string) error {
 	return fail(http.StatusNotFound, "unknown_delivery", "There is no delivery with that id (a sent one is kept for its rule's once_for).").with("id", id)
+}
+
+// notParked says what a delivery that is not parked is instead.
+func notParked(err error) string {
+	var np *queue.NotParkedError
+	if errors.As(err, &np) {
+		return "this one is " + string(np.State)
+	}
+	return "this one is not"
 }
