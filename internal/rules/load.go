@@ -124,9 +124,7 @@ type field struct {
 func (l *loader) file(src []byte) *Set {
 	set := &Set{}
 	l.src = src
-	// With comments kept, a value's own line comment is attached to it: text
-	// reads it to catch a value YAML cut at " #" (cutAtComment).
-	f, err := parser.ParseBytes(src, parser.ParseComments, parser.AllowDuplicateMapKey())
+	f, err := parser.ParseBytes(src, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		l.syntaxError(err)
 		return set
@@ -597,12 +595,15 @@ func (l *loader) parse(f field, src, rule, where string) *templates.Template {
 		l.problems.add(f.line, rule, "%s is empty", where)
 		return nil
 	}
-	// Templates only: there a cut is a wrong message, while "720h #30d"
-	// after a duration is only a comment written without a space.
-	if comment, cut := cutAtComment(f.value); cut {
-		l.problems.add(f.line, rule, "%s is cut short at \" #\": YAML reads an unquoted \" #\" and everything after it as a comment, "+
-			"so %s would be %q; put the whole value in quotes: %q", where, where, src, src+" #"+comment)
-		return nil
+	// Message texts only: there a cut is a wrong message, while
+	// "country: SG #sg" or "once_for: 720h #30d" is only a comment
+	// written without a space.
+	if message := strings.HasSuffix(where, ".text") || strings.HasPrefix(where, "whatsapp.template.body"); message {
+		if whole, cut := cutAtComment(l.src, f.value, src); cut {
+			l.problems.add(f.line, rule, "%s is cut short at \" #\": YAML reads an unquoted \" #\" and everything after it as a comment, "+
+				"so %s would be %q; put the whole value in quotes: %q", where, where, src, whole)
+			return nil
+		}
 	}
 	t, err := l.o.Engine.Parse(src)
 	if err == nil {
@@ -670,31 +671,52 @@ func (l *loader) text(f field, rule, where string) (string, bool) {
 	return s, true
 }
 
-// cutAtComment reports whether n is an unquoted scalar whose line comment
-// reads as the rest of the value rather than as a comment: "Ticket
-// #{{ticket.id}} is solved" or "Order #1234" unquoted end at " #", which
-// is easy to write and silently sends the wrong text. A comment that
-// starts with a space ("720h # 30 days") is taken as one, unless it holds
-// Liquid. comment is the text after the "#".
-func cutAtComment(n ast.Node) (comment string, cut bool) {
+// cutAtComment reports whether n, an unquoted scalar, was cut short by
+// YAML at a " #" that reads as the rest of the text rather than as a
+// comment: "Ticket #{{ticket.id}} is solved" or "Order #1234", on the
+// value's line or on a line it wraps onto. Unquoted, such a text ends at the
+// " #" and the bridge would send the stub. A comment written "# like this"
+// (a space after #) is taken as one. It reads the source lines, not the
+// parser's comments, which are not kept for wrapped lines; whole is the
+// value as written, folded as YAML folds a plain scalar, for the refusal's
+// suggestion.
+func cutAtComment(src []byte, n ast.Node, value string) (whole string, cut bool) {
 	switch n.(type) {
 	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode:
 	default:
 		return "", false
 	}
-	if tk := n.GetToken(); tk == nil || tk.Type == token.SingleQuoteType || tk.Type == token.DoubleQuoteType {
+	tk := n.GetToken()
+	if tk == nil || tk.Position == nil || tk.Type == token.SingleQuoteType || tk.Type == token.DoubleQuoteType {
 		return "", false
 	}
-	c := n.GetComment()
-	if c == nil || len(c.Comments) == 0 || c.Comments[0].Token == nil {
+	lines := strings.Split(string(src), "\n")
+	ln, col := tk.Position.Line, tk.Position.Column
+	if ln < 1 || ln > len(lines) || col < 1 || col > len(lines[ln-1])+1 {
 		return "", false
 	}
-	comment = strings.TrimPrefix(c.Comments[0].Token.Value, "#")
-	if comment == "" {
-		return "", false
+	indent := func(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
+	parts := []string{strings.TrimRight(lines[ln-1][col-1:], " \t\r")}
+	// A plain scalar wraps onto lines indented deeper than its key's line.
+	for i, keyIndent := ln, indent(lines[ln-1]); i < len(lines); i++ {
+		next := strings.TrimRight(lines[i], " \t\r")
+		if strings.TrimSpace(next) == "" || indent(next) <= keyIndent {
+			break
+		}
+		parts = append(parts, strings.TrimSpace(next))
 	}
-	spaced := comment[0] == ' ' || comment[0] == '\t'
-	return strings.TrimSpace(comment), !spaced || strings.Contains(comment, "{{") || strings.Contains(comment, "{%")
+	for i, p := range parts {
+		at := strings.Index(p, " #")
+		if i > 0 && strings.HasPrefix(p, "#") {
+			at = -1 // a wrapped line that starts with # is a comment line
+		}
+		// The parsed value must end where the " #" starts: in a flow
+		// mapping ({text: hi, source: X} #note) the # is after other keys.
+		if at >= 0 && at+2 < len(p) && p[at+2] != ' ' && p[at+2] != '\t' && strings.HasSuffix(value, strings.TrimSpace(p[:at])) {
+			return strings.Join(parts, " "), true
+		}
+	}
+	return "", false
 }
 
 // scalar returns a scalar's text as written in the file ("0123" stays

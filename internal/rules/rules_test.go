@@ -134,12 +134,12 @@ func TestProblems(t *testing.T) {
 			`f.yaml:10: rule a: when: every tag of tags_any is also in tags_none, so the rule can never match`,
 		}},
 		{"text cut at an unquoted #", head + "- name: a\n  sms:\n    text: Your ticket #{{ticket.id}} is solved\n" +
-			"- name: b\n  sms:\n    text: Order #1234 shipped\n- name: c\n  sms:\n    text: Hi {{ticket.id}} # {{ticket.status}}\n" +
+			"- name: b\n  sms:\n    text: Order #1234 shipped\n- name: c\n  sms:\n    text: Your ticket\n      is #{{ticket.id}}   solved\n" +
 			"- name: d\n  whatsapp:\n    template:\n      name: t\n      language: en\n      body:\n        - Ticket #{{ticket.id}}\n", []string{
 			`f.yaml:8: rule a: sms.text is cut short at " #": YAML reads an unquoted " #" and everything after it as a comment, so sms.text would be "Your ticket"; put the whole value in quotes: "Your ticket #{{ticket.id}} is solved"`,
 			`f.yaml:11: rule b: sms.text is cut short at " #": YAML reads an unquoted " #" and everything after it as a comment, so sms.text would be "Order"; put the whole value in quotes: "Order #1234 shipped"`,
-			`f.yaml:14: rule c: sms.text is cut short at " #": YAML reads an unquoted " #" and everything after it as a comment, so sms.text would be "Hi {{ticket.id}}"; put the whole value in quotes: "Hi {{ticket.id}} #{{ticket.status}}"`,
-			`f.yaml:21: rule d: whatsapp.template.body[1] is cut short at " #": YAML reads an unquoted " #" and everything after it as a comment, so whatsapp.template.body[1] would be "Ticket"; put the whole value in quotes: "Ticket #{{ticket.id}}"`,
+			`f.yaml:14: rule c: sms.text is cut short at " #": YAML reads an unquoted " #" and everything after it as a comment, so sms.text would be "Your ticket is"; put the whole value in quotes: "Your ticket is #{{ticket.id}}   solved"`,
+			`f.yaml:22: rule d: whatsapp.template.body[1] is cut short at " #": YAML reads an unquoted " #" and everything after it as a comment, so whatsapp.template.body[1] would be "Ticket"; put the whole value in quotes: "Ticket #{{ticket.id}}"`,
 		}},
 
 		{"invalid default subaccount is not also missing", "version: 1\ndefaults: {sms: {subaccount: a}}\nrules:\n- name: a\n  sms: {text: hi}\n", []string{
@@ -330,11 +330,11 @@ func TestParseAccepts(t *testing.T) {
 		{"comments everywhere, and quoted or spaced ones after values", "# rules for Acme\nversion: 1 # the only one\ndefaults:\n  # SMS first\n  sms: {subaccount: Acme_SMS}\n" +
 			"  once_for: 720h #30 days\nrules:\n  # the first rule\n  - name: a # solved tickets\n    when:\n      status: [solved] # only\n" +
 			"    sms:\n      text: 'Ticket #{{ticket.id}} solved' #{{kept as a comment}}\n  # the second rule\n  - name: b\n    sms:\n      text: \"Order #1\" # fine\n" +
-			"  - name: c\n    sms:\n      text: Thanks # a comment\n# the end\n", func(t *testing.T, s *Set) {
-			if len(s.Rules) != 3 || s.Defaults.OnceFor != 720*time.Hour || s.Rules[0].When.Status[0] != "solved" {
+			"  - name: e\n    sms: {text: Hello, source: Acme} #note\n  - name: c\n    country: SG #sg\n    sms:\n      text: Thanks # TODO add {{ticket.link}} later\n# the end\n", func(t *testing.T, s *Set) {
+			if len(s.Rules) != 4 || s.Defaults.OnceFor != 720*time.Hour || s.Rules[0].When.Status[0] != "solved" {
 				t.Fatalf("%+v", s)
 			}
-			for i, want := range []string{"Ticket #{{ticket.id}} solved", "Order #1", "Thanks"} {
+			for i, want := range []string{"Ticket #{{ticket.id}} solved", "Order #1", "Hello", "Thanks"} {
 				if got := s.Rules[i].SMS.Text.Source(); got != want {
 					t.Errorf("rule %d text %q, want %q", i, got, want)
 				}
