@@ -155,7 +155,11 @@ func deliveriesCommand(ctx context.Context, args []string, getenv func(string) s
 		}
 		// A cut listing says so: the operator would otherwise take it for all.
 		if depth, err := q.Depth(ctx); err == nil && depth[state] > len(infos) {
-			_, err = fmt.Fprintf(stdout, "showing the newest %d of %d %s deliveries\n", len(infos), depth[state], state)
+			which := "first"
+			if state == queue.Parked {
+				which = "newest"
+			}
+			_, err = fmt.Fprintf(stdout, "showing the %s %d of %d %s deliveries\n", which, len(infos), depth[state], state)
 			return err
 		}
 		return nil

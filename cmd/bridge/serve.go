@@ -185,14 +185,16 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 		break
 	}
 
+	// A second SIGTERM or Ctrl-C stops at once; what is unsent stays queued.
+	// Caught before the line below is logged: a signal sent on reading it
+	// must not fall between main's handler and this one.
+	force := make(chan os.Signal, 1)
+	signal.Notify(force, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(force)
 	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: no new requests, finishing in-flight ones")
 	// The HTTP server and the worker drain side by side under one timeout
 	// (asynq's ShutdownTimeout is the same), so the whole stop fits the
 	// platform's kill timeout.
-	// A second SIGTERM or Ctrl-C stops at once; what is unsent stays queued.
-	force := make(chan os.Signal, 1)
-	signal.Notify(force, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(force)
 	sctx, scancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer scancel()
 	cancel() // the worker stops taking deliveries and finishes in-flight attempts; the rest stays queued
@@ -238,7 +240,7 @@ func checkURL(raw string) error {
 	// The bridge appends /api/v1/subaccounts/{id}/messages itself; a path of
 	// a proxy in front of 8x8 is kept, but a pasted endpoint would double
 	// it, and 8x8's 404 would park every delivery.
-	if strings.Contains(u.Path, "/api/v1") || u.RawQuery != "" || u.Fragment != "" {
+	if p := strings.TrimSuffix(u.Path, "/"); strings.HasSuffix(p, "/api/v1") || strings.Contains(p, "/api/v1/subaccounts") || u.RawQuery != "" || u.Fragment != "" {
 		return errors.New("want the base URL only, like https://sms.8x8.com: the bridge adds /api/v1/subaccounts/{subaccount}/messages itself")
 	}
 	return nil
@@ -282,7 +284,8 @@ func checkStore(ctx context.Context, st *store.Store, log zerolog.Logger) error 
 		return nil
 	}
 	msg := err.Error()
-	for _, refusal := range []string{"DB index is out of range", "NOAUTH", "WRONGPASS", "invalid password", "invalid username-password", "ERR AUTH"} {
+	for _, refusal := range []string{"DB index is out of range", "NOAUTH", "WRONGPASS", "NOPERM", "invalid password",
+		"invalid username-password", "ERR AUTH", "wrong number of arguments for 'auth'", "x509:", "tls:"} {
 		if strings.Contains(msg, refusal) {
 			return fmt.Errorf("BRIDGE_REDIS_URL: Redis refused the settings in the URL: %s", msg)
 		}

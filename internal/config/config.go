@@ -66,12 +66,21 @@ func Unknown(environ []string) []string {
 	var unknown []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, Prefix+"_") || strings.HasPrefix(name, Prefix+"_TEST_") || slices.Contains(known, name) {
+		if !strings.HasPrefix(name, Prefix+"_") || strings.HasPrefix(name, Prefix+"_TEST_") || slices.Contains(known, name) ||
+			kubernetesService(name) {
 			continue
 		}
 		unknown = append(unknown, name)
 	}
 	return unknown
+}
+
+// kubernetesService reports whether name is one of the variables
+// Kubernetes sets for a Service named "bridge" (BRIDGE_SERVICE_HOST,
+// BRIDGE_PORT, BRIDGE_PORT_8080_TCP_ADDR, …): not settings, not typos.
+func kubernetesService(name string) bool {
+	rest := strings.TrimPrefix(name, Prefix+"_")
+	return strings.HasPrefix(rest, "SERVICE_HOST") || strings.HasPrefix(rest, "SERVICE_PORT") || rest == "PORT" || strings.HasPrefix(rest, "PORT_")
 }
 
 // DryRun reports whether nothing will really be sent.

@@ -97,7 +97,8 @@ func TestUnknown(t *testing.T) {
 	t.Parallel()
 	environ := []string{
 		"PATH=/usr/bin", "BRIDGE_WORKERS=4", "BRIDGE_WORKER=8", "BRIDGE_REDIS_URI=redis://x:secret@h:6379",
-		"BRIDGE_TEST_REDIS_URL=redis://127.0.0.1:6379/9", "BRIDGE=1", "BRIDGE_8X8_API_KEY=k", "bridge_addr=:1",
+		"BRIDGE_TEST_REDIS_URL=redis://127.0.0.1:6379/9", "BRIDGE=1", "BRIDGE_SERVICE_HOST=10.0.0.1", "BRIDGE_PORT=tcp://10.0.0.1:8080",
+		"BRIDGE_PORT_8080_TCP_ADDR=10.0.0.1", "BRIDGE_8X8_API_KEY=k", "bridge_addr=:1",
 	}
 	got := Unknown(environ)
 	want := []string{"BRIDGE_WORKER", "BRIDGE_REDIS_URI"}

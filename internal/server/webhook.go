@@ -99,11 +99,13 @@ func (s *server) webhook(c echo.Context) error {
 			"a delivery the store took before it stopped answering is answered as a duplicate then, and the rest is queued.").with("rules", results)
 	}
 
+	// Only where nothing was queued: rules may read any path of the body,
+	// so a body without "ticket" that queued something is fine.
 	warning := bodyWarning(data, ticket)
-	status, answer := http.StatusOK, webhookAnswer{Ticket: ticket, Rules: results, Warning: warning}
+	status, answer := http.StatusOK, webhookAnswer{Ticket: ticket, Rules: results}
 	switch {
 	case counts.matched == 0:
-		outcome, answer.Result = "no_match", "no_match"
+		outcome, answer.Result, answer.Warning = "no_match", "no_match", warning
 		answer.Message = "No rule matched this ticket; nothing was queued."
 	case counts.queued+counts.duplicate > 0:
 		status, outcome, answer.Result = http.StatusAccepted, "accepted", "accepted"
