@@ -45,11 +45,10 @@ func loadRules(file string) (*rules.Set, error) {
 func newReloader(file string, log zerolog.Logger, counted func(bool)) (*reloader, error) {
 	set, err := loadRules(file)
 	counted(err == nil)
-	var le *rules.LoadError
-	if err != nil && !errors.As(err, &le) {
-		return nil, fmt.Errorf("BRIDGE_RULES_FILE: %w", err) // unreadable: name the setting
-	}
 	if err != nil {
+		if le := (*rules.LoadError)(nil); !errors.As(err, &le) {
+			return nil, fmt.Errorf("BRIDGE_RULES_FILE: %w", err) // unreadable: name the setting
+		}
 		return nil, err
 	}
 	r := &reloader{file: file, log: log, counted: counted}

@@ -326,7 +326,6 @@ func refuseType(t phonenumbers.PhoneNumberType) string {
 	}
 }
 
-// clip shortens s for quoting in a reason.
 // unknownCountry quotes a country phonenumbers does not know, unless it
 // holds more digits than a code ever could ("001"): a country template
 // pointed at a phone field renders the number itself, which must not reach
@@ -344,6 +343,7 @@ func unknownCountry(c string) string {
 	return fmt.Sprintf("unknown country %q", clip(c))
 }
 
+// clip shortens s for quoting in a reason.
 func clip(s string) string {
 	if utf8.RuneCountInString(s) <= maxShown {
 		return s

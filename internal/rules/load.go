@@ -104,7 +104,7 @@ type loader struct {
 	o        Options
 	problems problems
 	anchors  map[string]ast.Node
-	src      []byte
+	lines    []string                  // the source, for what the parser does not keep
 	merging  map[*ast.MappingNode]bool // merge sources being read: a loop guard
 	merges   int                       // merge sources read in all: a bound on alias fan-out
 }
@@ -123,7 +123,7 @@ type field struct {
 
 func (l *loader) file(src []byte) *Set {
 	set := &Set{}
-	l.src = src
+	l.lines = strings.Split(string(src), "\n")
 	f, err := parser.ParseBytes(src, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		l.syntaxError(err)
@@ -139,10 +139,6 @@ func (l *loader) file(src []byte) *Set {
 	var body ast.Node
 	if len(f.Docs) > 0 {
 		body = f.Docs[0].Body
-	}
-	switch body.(type) {
-	case *ast.CommentGroupNode, *ast.CommentNode: // a file of comments only
-		body = nil
 	}
 	l.collectAnchors(body, false)
 	l.collectAnchors(body, true)
@@ -209,7 +205,7 @@ func (l *loader) syntaxError(err error) {
 	}
 	n := ye.GetToken().Position.Line
 	msg := "not valid YAML: " + ye.GetMessage()
-	if lines := strings.Split(string(l.src), "\n"); n >= 1 && n <= len(lines) && unquotedTpl.MatchString(lines[n-1]) {
+	if lines := l.lines; n >= 1 && n <= len(lines) && unquotedTpl.MatchString(lines[n-1]) {
 		msg += `; a value that starts with {{ must be in quotes, like "{{ticket.id}}"`
 	}
 	l.problems.add(n, "", "%s", msg)
@@ -599,7 +595,7 @@ func (l *loader) parse(f field, src, rule, where string) *templates.Template {
 	// "country: SG #sg" or "once_for: 720h #30d" is only a comment
 	// written without a space.
 	if message := strings.HasSuffix(where, ".text") || strings.HasPrefix(where, "whatsapp.template.body"); message {
-		if whole, cut := cutAtComment(l.src, f.value, src); cut {
+		if whole, cut := cutAtComment(l.lines, f.value, src); cut {
 			l.problems.add(f.line, rule, "%s is cut short at \" #\": YAML reads an unquoted \" #\" and everything after it as a comment, "+
 				"so %s would be %q; put the whole value in quotes: %q", where, where, src, whole)
 			return nil
@@ -680,7 +676,7 @@ func (l *loader) text(f field, rule, where string) (string, bool) {
 // parser's comments, which are not kept for wrapped lines; whole is the
 // value as written, folded as YAML folds a plain scalar, for the refusal's
 // suggestion.
-func cutAtComment(src []byte, n ast.Node, value string) (whole string, cut bool) {
+func cutAtComment(lines []string, n ast.Node, value string) (whole string, cut bool) {
 	switch n.(type) {
 	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode:
 	default:
@@ -690,7 +686,6 @@ func cutAtComment(src []byte, n ast.Node, value string) (whole string, cut bool)
 	if tk == nil || tk.Position == nil || tk.Type == token.SingleQuoteType || tk.Type == token.DoubleQuoteType {
 		return "", false
 	}
-	lines := strings.Split(string(src), "\n")
 	ln, col := tk.Position.Line, tk.Position.Column
 	if ln < 1 || ln > len(lines) || col < 1 || col > len(lines[ln-1])+1 {
 		return "", false
