@@ -99,13 +99,12 @@ func (s *server) webhook(c echo.Context) error {
 			"a delivery the store took before it stopped answering is answered as a duplicate then, and the rest is queued.").with("rules", results)
 	}
 
-	// Only where nothing was queued: rules may read any path of the body,
-	// so a body without "ticket" that queued something is fine.
-	warning := bodyWarning(data, ticket)
+	// bodyWarning only where nothing was queued: rules may read any path of
+	// the body, so a body without "ticket" that queued something is fine.
 	status, answer := http.StatusOK, webhookAnswer{Ticket: ticket, Rules: results}
 	switch {
 	case counts.matched == 0:
-		outcome, answer.Result, answer.Warning = "no_match", "no_match", warning
+		outcome, answer.Result, answer.Warning = "no_match", "no_match", bodyWarning(data, ticket)
 		answer.Message = "No rule matched this ticket; nothing was queued."
 	case counts.queued+counts.duplicate > 0:
 		status, outcome, answer.Result = http.StatusAccepted, "accepted", "accepted"
@@ -116,7 +115,7 @@ func (s *server) webhook(c echo.Context) error {
 		first := counts.firstRefusal
 		log(s.Log.Warn()).Str("outcome", outcome).Array("rules", ruleResults(results)).Msg("webhook refused: nothing could be queued")
 		e := fail(http.StatusUnprocessableEntity, first.Code, "Nothing could be queued: "+first.Reason+".").with("rules", results).with("ticket", ticket)
-		if w := warning; w != "" {
+		if w := bodyWarning(data, ticket); w != "" {
 			e = e.with("warning", w)
 		}
 		return e
