@@ -557,12 +557,18 @@ func BenchmarkAccept(b *testing.B) {
 				s.dur, s.cpu, s.n = s.dur+d, s.cpu.add(cpu), s.n+perLeg
 				s.roundDurs = append(s.roundDurs, d)
 			}
-			b.Logf("round %d: path/baseline %.3f, bridge/baseline %.3f", r+1,
-				sides[0].roundDurs[r].Seconds()/sides[1].roundDurs[r].Seconds(),
-				sides[0].roundDurs[r].Seconds()/sides[2].roundDurs[r].Seconds())
 		}
 	}
 	b.StopTimer()
+	// One line per side: go test keeps only the first ten lines a
+	// benchmark logs.
+	for _, s := range sides[1:] {
+		var rs strings.Builder
+		for r, d := range s.roundDurs {
+			fmt.Fprintf(&rs, " %.2f", sides[0].roundDurs[r].Seconds()/d.Seconds())
+		}
+		b.Logf("%s/baseline by round:%s", s.name, rs.String())
+	}
 	base := sides[0]
 	rate := func(s *side) float64 { return float64(s.n) / s.dur.Seconds() }
 	medianRatio := func(s *side) float64 {
