@@ -28,7 +28,10 @@ const maxMessage = 200
 //
 //	status                      outcome    why
 //	2xx, state queued           Sent       8x8 took it (SMS status.code QUEUED, Chat Apps status.state queued)
-//	2xx, any other state        Permanent  8x8 refused this message (REJECTED, failed): the same bytes get the same answer
+//	2xx, Chat Apps sent, delivered, read, ok
+//	                            Sent       states past queued: 8x8 took it, and further (MessageStatus in its spec)
+//	2xx, any other state        Permanent  8x8 refused this message (REJECTED, failed, undelivered, error): the same bytes get
+//	                                       the same answer; an unknown state is parked too, saying 8x8 may have it
 //	2xx, no state but a umid    Sent       8x8 gave it an id, so it has it
 //	2xx, unreadable, no umid    Permanent  8x8 may have taken it: a retry could send it twice, a parked delivery waits for a human
 //	1xx (final)                 Retryable  a misbehaving proxy on the way; nothing is wrong with the message
@@ -140,10 +143,17 @@ func classifyAccepted(status int, body []byte, channel Channel) Result {
 		}
 	}
 	switch {
-	case strings.EqualFold(state, "queued"):
+	case taken(state, channel):
 		return Result{Outcome: Sent, Status: status, UMID: a.UMID}
 	case state != "":
 		msg := state
+		if !refused(state, channel) {
+			// Neither taken nor refused as 8x8 documents its states
+			// ("unknown" is "exceptional/intermediate"): retrying could
+			// send it twice, so it waits for a human, who should know
+			// first (the message is shortened at its end).
+			msg = "state " + state + ", which 8x8 may answer for a message it has: check the umid with 8x8 before replaying"
+		}
 		if why != "" {
 			msg += ": " + why
 		}
@@ -153,6 +163,40 @@ func classifyAccepted(status int, body []byte, channel Channel) Result {
 	default:
 		return unexpected
 	}
+}
+
+// taken reports whether a 2xx answer's state says 8x8 has the message: SMS
+// knows QUEUED only (SmsStatus); Chat Apps answers with MessageStatus, whose
+// states past queued (sent, delivered, read, ok) mean it went further still.
+func taken(state string, channel Channel) bool {
+	if strings.EqualFold(state, "queued") {
+		return true
+	}
+	if channel != WhatsApp {
+		return false
+	}
+	for _, s := range []string{"sent", "delivered", "read", "ok"} {
+		if strings.EqualFold(state, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// refused reports whether a 2xx answer's state says 8x8 will not deliver
+// the message: SMS REJECTED; Chat Apps failed, undelivered, error (and
+// rejected, which 8x8 has been seen to answer though its spec does not list
+// it).
+func refused(state string, channel Channel) bool {
+	if channel != WhatsApp {
+		return strings.EqualFold(state, "REJECTED")
+	}
+	for _, s := range []string{"failed", "undelivered", "error", "rejected"} {
+		if strings.EqualFold(state, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // ClassifyError turns a failed exchange (no HTTP answer) into a Result. Every

@@ -51,6 +51,20 @@ func TestClassify(t *testing.T) {
 			Result{Outcome: Permanent, Message: "failed: rejected_by_operator", UMID: "u-3"}},
 		{"chatapps errorCode as string", 200, nil, `{"umid":"u-2","status":{"state":"failed","errorCode":"3041","errorMessage":"Invalid Template parameter"}}`, WhatsApp,
 			Result{Outcome: Permanent, Code: 3041, Message: "failed: Invalid Template parameter", UMID: "u-2"}},
+		// Chat Apps' MessageStatus has states past queued: 8x8 has it.
+		{"chatapps sent", 200, nil, strings.Replace(chatQueued, `"queued"`, `"sent"`, 1), WhatsApp, Result{Outcome: Sent, UMID: "82188ee0-109f-e811-8150-020897df5459"}},
+		{"chatapps delivered", 200, nil, strings.Replace(chatQueued, `"queued"`, `"delivered"`, 1), WhatsApp, Result{Outcome: Sent, UMID: "82188ee0-109f-e811-8150-020897df5459"}},
+		{"chatapps read", 200, nil, strings.Replace(chatQueued, `"queued"`, `"read"`, 1), WhatsApp, Result{Outcome: Sent, UMID: "82188ee0-109f-e811-8150-020897df5459"}},
+		{"chatapps OK", 200, nil, strings.Replace(chatQueued, `"queued"`, `"OK"`, 1), WhatsApp, Result{Outcome: Sent, UMID: "82188ee0-109f-e811-8150-020897df5459"}},
+		{"chatapps undelivered", 200, nil, `{"umid":"u-3","user":{},"status":{"state":"undelivered","detail":"rejected_by_operator"}}`, WhatsApp,
+			Result{Outcome: Permanent, Message: "undelivered: rejected_by_operator", UMID: "u-3"}},
+		{"chatapps error", 200, nil, `{"umid":"u-3","user":{},"status":{"state":"error","errorCode":3005,"errorMessage":"Missed Text"}}`, WhatsApp,
+			Result{Outcome: Permanent, Code: 3005, Message: "error: Missed Text", UMID: "u-3"}},
+		// Neither taken nor refused: parked, saying 8x8 may have it.
+		{"chatapps unknown", 200, nil, strings.Replace(chatQueued, `"queued"`, `"unknown"`, 1), WhatsApp,
+			Result{Outcome: Permanent, Message: "state unknown, which 8x8 may answer for a message it has: check the umid with 8x8 before replaying", UMID: "82188ee0-109f-e811-8150-020897df5459"}},
+		{"sms state not in SmsStatus", 200, nil, strings.Replace(smsQueued, "QUEUED", "SENT", 1), SMS,
+			Result{Outcome: Permanent, Message: "state SENT, which 8x8 may answer for a message it has: check the umid with 8x8 before replaying: SMS is accepted and queued for processing", UMID: "bda3d56d-1424-e711-813c-06ed3428fe67"}},
 		// The SMS state field is status.code, Chat Apps' is status.state: the
 		// other one means nothing.
 		{"sms answer read as chatapps", 200, nil, smsQueued, WhatsApp, Result{Outcome: Sent, UMID: "bda3d56d-1424-e711-813c-06ed3428fe67"}},
