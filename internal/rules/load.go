@@ -89,8 +89,8 @@ var (
 var (
 	ruleName     = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	subaccountID = regexp.MustCompile(`^[A-Za-z0-9\-._&]{3,50}$`) // 8x8's subAccountId
-	waName       = regexp.MustCompile(`^[a-z0-9_]+$`)
-	waLanguage   = regexp.MustCompile(`^[a-z]{2,3}([_-][A-Za-z0-9]{2,4})?$`)
+	waName       = regexp.MustCompile(`^[A-Za-z0-9_]+$`)          // 8x8's example: ticket_update_en_US
+	waLanguage   = regexp.MustCompile(`^[a-z]{2,3}(_[A-Za-z0-9]{2,4})?$`)
 	fieldPath    = regexp.MustCompile(`^[^.\s]+(\.[^.\s]+)*$`)
 	unquotedTpl  = regexp.MustCompile(`(^|[:\[,-])\s*\{\{`)
 )
@@ -532,7 +532,7 @@ func (l *loader) waTemplate(f field, rule string) *WATemplate {
 		if waName.MatchString(s) && len(s) <= 512 {
 			t.Name = s
 		} else {
-			l.problems.add(nf.line, rule, "whatsapp.template.name %q may contain only lower-case letters, digits and _", s)
+			l.problems.add(nf.line, rule, "whatsapp.template.name %q may contain only letters, digits and _, as in the template's name in WhatsApp Manager", s)
 		}
 	}
 	if lf, ok := fields["language"]; !ok {
@@ -540,6 +540,8 @@ func (l *loader) waTemplate(f field, rule string) *WATemplate {
 	} else if s, ok := l.text(lf, rule, "whatsapp.template.language"); ok {
 		if waLanguage.MatchString(s) {
 			t.Language = s
+		} else if u := strings.Replace(s, "-", "_", 1); waLanguage.MatchString(u) {
+			l.problems.add(lf.line, rule, "whatsapp.template.language %q: write it %s, as WhatsApp does", s, u)
 		} else {
 			l.problems.add(lf.line, rule, "whatsapp.template.language %q is not a language code such as en or en_GB", s)
 		}

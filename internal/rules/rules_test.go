@@ -209,8 +209,13 @@ func TestProblems(t *testing.T) {
 			"f.yaml:9: rule a: whatsapp.template.body[4] must be text, not a list",
 		}},
 		{"whatsapp template names", head + "- name: a\n  whatsapp:\n    template: {name: Ticket Update, language: English}\n", []string{
-			`f.yaml:8: rule a: whatsapp.template.name "Ticket Update" may contain only lower-case letters, digits and _`,
+			`f.yaml:8: rule a: whatsapp.template.name "Ticket Update" may contain only letters, digits and _, as in the template's name in WhatsApp Manager`,
 			`f.yaml:8: rule a: whatsapp.template.language "English" is not a language code such as en or en_GB`,
+		}},
+		// 8x8's own example name has capitals; a BCP 47 hyphen is not
+		// WhatsApp's way.
+		{"whatsapp template language with a hyphen", head + "- name: a\n  whatsapp:\n    template: {name: ticket_update_en_US, language: en-US}\n", []string{
+			`f.yaml:8: rule a: whatsapp.template.language "en-US": write it en_US, as WhatsApp does`,
 		}},
 		{"templates", head + "- name: a\n  to: \"{{ ticket.requester.phone\"\n  once: \"{% if %}\"\n  sms:\n    text: |\n      Hi {{ ticket.requester.name }}\n      {{ ticket.id | nosuch }}\n", []string{
 			`f.yaml:7: rule a: to: "{{" is never closed with "}}"; to print it, use {% raw %}{{{% endraw %}`,
