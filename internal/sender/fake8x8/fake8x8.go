@@ -263,6 +263,15 @@ func (s *Server) handler(a *api) http.HandlerFunc {
 			writeError(w, http.StatusUnauthorized, 1200, "Request was not authenticated properly")
 			return
 		}
+		if no, refused := semantics(a.channel, body); refused {
+			s.violation(fmt.Sprintf("%s %s %s (%s): %s\nbody: %s", a.channel, r.Method, r.URL.EscapedPath(), a.name, no.message, body))
+			if no.status == http.StatusOK { // SMS: REJECTED in a 200
+				s.reject(w, a, in, body, no.message)
+			} else {
+				writeError(w, no.status, no.code, no.message)
+			}
+			return
+		}
 
 		resp, scripted := s.next()
 		if resp.Delay > 0 {
@@ -343,9 +352,26 @@ func requireBearer(_ context.Context, in *openapi3filter.AuthenticationInput) er
 	return nil
 }
 
+// reject answers an SMS the way 8x8 refuses one in a 200: status REJECTED
+// with why.
+func (s *Server) reject(w http.ResponseWriter, a *api, in *openapi3filter.RequestValidationInput, body []byte, why string) {
+	resp := s.answer(a, in, body, map[string]any{"code": "REJECTED", "description": why})
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.Status)
+	_, _ = io.WriteString(w, resp.Body)
+}
+
 // accept builds 8x8's success answer for a valid request and checks it
 // against the document too, so that the fake cannot drift from 8x8.
 func (s *Server) accept(a *api, in *openapi3filter.RequestValidationInput, body []byte) Response {
+	return s.answer(a, in, body, nil)
+}
+
+// answer is 8x8's 200 for the request, with smsStatus in place of QUEUED
+// when it is not nil, checked against the document.
+func (s *Server) answer(a *api, in *openapi3filter.RequestValidationInput, body []byte, smsStatus map[string]any) Response {
 	var req struct {
 		Destination     string `json:"destination"`
 		Text            string `json:"text"`
@@ -358,6 +384,9 @@ func (s *Server) accept(a *api, in *openapi3filter.RequestValidationInput, body 
 	_ = json.Unmarshal(body, &req)
 	var answer any
 	if a.channel == sender.SMS {
+		if smsStatus == nil {
+			smsStatus = map[string]any{"code": "QUEUED", "description": "SMS is accepted and queued for processing"}
+		}
 		enc := req.Encoding
 		if enc != "GSM7" && enc != "UCS2" {
 			enc, _ = sender.SMSEncoding(req.Text)
@@ -367,7 +396,7 @@ func (s *Server) accept(a *api, in *openapi3filter.RequestValidationInput, body 
 			"clientMessageId": req.ClientMessageID,
 			"destination":     req.Destination,
 			"encoding":        enc,
-			"status":          map[string]any{"code": "QUEUED", "description": "SMS is accepted and queued for processing"},
+			"status":          smsStatus,
 		}
 	} else {
 		user := map[string]any{}

@@ -172,6 +172,62 @@ func TestRejectsInvalidRequests(t *testing.T) {
 	}
 }
 
+// What 8x8's documents say in prose and the schemas cannot hold is refused
+// too, as 8x8 answers it: a test fails if the bridge ever sends such a thing.
+func TestRefusesWhatTheDocumentsForbidInProse(t *testing.T) {
+	sms, chat := "sms", "chat"
+	tests := []struct {
+		name, to, body string
+		status, code   int // code 0: an SMS REJECTED in a 200
+		want           string
+	}{
+		{"sms text empty", sms, `{"destination":"+6591234567","text":" ","clientMessageId":"x"}`, 200, 0, "Text value is missing"},
+		{"whatsapp text missing", chat, `{"user":{"msisdn":"+6591234567"},"type":"text","content":{}}`, 400, 3005, "Missed Text"},
+		{"whatsapp text empty", chat, strings.Replace(validText, `"Hi"`, `""`, 1), 400, 3005, "Missed Text"},
+		{"whatsapp template missing", chat, `{"user":{"msisdn":"+6591234567"},"type":"template","content":{}}`, 400, 3030, "Empty Template"},
+		{"whatsapp template name empty", chat, strings.Replace(validTemplate, `"ticket_update"`, `""`, 1), 400, 3032, "Invalid Template Name"},
+		{"whatsapp template language missing", chat, strings.Replace(validTemplate, `"language":"en_GB",`, ``, 1), 400, 3036, "Empty Template language"},
+		{"whatsapp template parameter without text", chat, strings.Replace(validTemplate, `,"text":"42"`, ``, 1), 400, 3041, "Invalid Template parameter"},
+		{"whatsapp template parameter empty", chat, strings.Replace(validTemplate, `"42"`, `""`, 1), 400, 3041, "Invalid Template parameter"},
+		{"whatsapp msisdn not a number", chat, strings.Replace(validText, `"+6591234567"`, `"12"`, 1), 400, 3003, "Invalid MSISDN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := fake8x8.New(t, fake8x8.SpecDir(t), fake8x8.TolerateViolations())
+			base := f.SMSURL
+			if tt.to == chat {
+				base = f.ChatAppsURL
+			}
+			status, body := call{base: base, body: tt.body}.do(t, nil)
+			var a struct {
+				Code   int `json:"code"`
+				Status struct {
+					Code        string `json:"code"`
+					Description string `json:"description"`
+				} `json:"status"`
+			}
+			_ = json.Unmarshal([]byte(body), &a)
+			if status != tt.status || a.Code != tt.code {
+				t.Errorf("answer %d %s, want %d with code %d", status, body, tt.status, tt.code)
+			}
+			if tt.code == 0 && (a.Status.Code != "REJECTED" || a.Status.Description != tt.want) {
+				t.Errorf("answer %s, want status REJECTED: %s", body, tt.want)
+			}
+			if v := f.Violations(); len(v) != 1 || !strings.Contains(v[0], tt.want) {
+				t.Errorf("violations %q, want one naming %q", v, tt.want)
+			}
+		})
+	}
+	// The valid requests are not refused.
+	f := fake8x8.New(t, fake8x8.SpecDir(t))
+	for _, c := range []call{{base: f.SMSURL, body: validSMS}, {base: f.ChatAppsURL, body: validTemplate}, {base: f.ChatAppsURL, body: validText}} {
+		if status, body := c.do(t, nil); status != 200 || strings.Contains(body, "REJECTED") {
+			t.Errorf("%s: %d %s", c.body, status, body)
+		}
+	}
+}
+
 // errorRecorder is a testing.TB whose Errorf is captured, to see the fake
 // fail a test without failing this one.
 type errorRecorder struct {
