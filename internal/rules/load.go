@@ -151,6 +151,11 @@ func (l *loader) file(src []byte) *Set {
 	if !ok {
 		return set
 	}
+	if kl, ok := testFileKey(top); ok {
+		// Not a rules file with mistakes: the other kind of file.
+		l.problems.add(kl, "", "this is a rules test file (it has rules_file or tests), not a rules file: run it with bridge rules test")
+		return set
+	}
 	fields := l.byKey(top, "", topKeys)
 
 	if v, ok := fields["version"]; !ok {
@@ -204,11 +209,33 @@ func (l *loader) syntaxError(err error) {
 		return
 	}
 	n := ye.GetToken().Position.Line
-	msg := "not valid YAML: " + ye.GetMessage()
-	if lines := l.lines; n >= 1 && n <= len(lines) && unquotedTpl.MatchString(lines[n-1]) {
-		msg += `; a value that starts with {{ must be in quotes, like "{{ticket.id}}"`
+	src := ""
+	if n >= 1 && n <= len(l.lines) {
+		src = l.lines[n-1]
 	}
-	l.problems.add(n, "", "%s", msg)
+	l.problems.add(n, "", "%s", syntaxMessage(ye.GetMessage(), src))
+}
+
+// syntaxMessage words the parser's message for an editor, with what to do
+// when the line shows a usual cause. src is the line it points at.
+func syntaxMessage(msg, src string) string {
+	if strings.Contains(msg, "found character '\t'") {
+		return "not valid YAML: a tab character; YAML indents with spaces only, so replace the tab with spaces"
+	}
+	out := "not valid YAML: " + msg
+	_, value, _ := strings.Cut(src, ": ")
+	value = strings.TrimSpace(value)
+	switch {
+	case unquotedTpl.MatchString(src):
+		return out + `; a value that starts with {{ must be in quotes, like "{{ticket.id}}"`
+	case strings.HasPrefix(value, `"`) && strings.Count(strings.ReplaceAll(value, `\"`, ""), `"`) > 2:
+		return out + `; this value is in double quotes and holds double quotes too: put it in single quotes ('... "there" ...') or write the inner ones \"`
+	case strings.HasPrefix(value, "'") && strings.Count(strings.ReplaceAll(value, "''", ""), "'") > 2:
+		return out + `; this value is in single quotes and holds single quotes too: put it in double quotes ("... 'there' ...") or double the inner ones ('')`
+	case strings.Contains(msg, "not allowed in this context") || strings.Contains(msg, "non-map value"):
+		return out + "; check this line's indentation against the lines above: the keys of one mapping start in the same column"
+	}
+	return out
 }
 
 func (l *loader) defaults(f field) Defaults {
@@ -791,6 +818,37 @@ func (l *loader) mappingOrEmpty(f field, rule, what string) (*ast.MappingNode, b
 	return nil, false
 }
 
+// testFileKey finds a top-level key of a rules test file (rules_file,
+// tests) where no rules file key is: its line, and whether there is one.
+func testFileKey(top *ast.MappingNode) (int, bool) {
+	kl, found := 0, false
+	for _, mv := range top.Values {
+		key, _ := scalar(mv.Key)
+		switch key {
+		case "version", "defaults", "rules":
+			return 0, false
+		case "rules_file", "tests":
+			if !found {
+				kl, found = line(mv.Key), true
+			}
+		}
+	}
+	return kl, found
+}
+
+// misplacedKey is unknownKey, but names the mapping a key belongs to when it
+// is one level too far left: a rule's key at the top of the file, or a
+// condition beside when.
+func misplacedKey(key string, valid []string) string {
+	switch {
+	case slices.Equal(valid, topKeys) && slices.Contains(ruleKeys, key):
+		return fmt.Sprintf("unknown key %q at the top of the file; it is a rule's key: indent it like the name of the rule it belongs to", key)
+	case slices.Equal(valid, ruleKeys) && slices.Contains(whenKeys, key):
+		return fmt.Sprintf("unknown key %q beside when; it is a condition: indent it under when:", key)
+	}
+	return unknownKey(key, valid)
+}
+
 // byKey is fields as a map.
 func (l *loader) byKey(m *ast.MappingNode, rule string, valid []string) map[string]field {
 	out := map[string]field{}
@@ -824,7 +882,7 @@ func (l *loader) fields(m *ast.MappingNode, rule string, valid []string) []field
 		}
 		seen[key] = kl
 		if valid != nil && !slices.Contains(valid, key) {
-			l.problems.add(kl, rule, "%s", unknownKey(key, valid))
+			l.problems.add(kl, rule, "%s", misplacedKey(key, valid))
 			continue
 		}
 		out = append(out, field{key: key, line: kl, value: l.resolve(mv.Value)})

@@ -129,6 +129,20 @@ func TestProblems(t *testing.T) {
 		{"yaml syntax", "version: 1\nrules: [\n", []string{"f.yaml:2: not valid YAML: sequence end token ']' not found"}},
 		{"unquoted template", head + "- name: a\n  to: {{ticket.requester.phone}}\n  sms: {text: hi}\n",
 			[]string{`f.yaml:7: not valid YAML: could not find flow map content; a value that starts with {{ must be in quotes, like "{{ticket.id}}"`}},
+		// The usual causes of a syntax error, said in an editor's terms.
+		{"tab", head + "- name: a\n\tsms: {text: hi}\n",
+			[]string{`f.yaml:7: not valid YAML: a tab character; YAML indents with spaces only, so replace the tab with spaces`}},
+		{"double quotes in double quotes", head + "- name: a\n  sms:\n    text: \"Hi {{ x | default: \"there\" }}\"\n",
+			[]string{`f.yaml:8: not valid YAML: value is not allowed in this context. map key-value is pre-defined; this value is in double quotes and holds double quotes too: put it in single quotes ('... "there" ...') or write the inner ones \"`}},
+		{"single quotes in single quotes", head + "- name: a\n  sms:\n    text: 'Hi {{ x | default: 'there' }}'\n",
+			[]string{`f.yaml:8: not valid YAML: value is not allowed in this context. map key-value is pre-defined; this value is in single quotes and holds single quotes too: put it in double quotes ("... 'there' ...") or double the inner ones ('')`}},
+		{"indentation", head + "- name: a\n  when:\n    status: [solved]\n   sms: {text: hi}\n",
+			[]string{`f.yaml:9: not valid YAML: value is not allowed in this context; check this line's indentation against the lines above: the keys of one mapping start in the same column`}},
+		{"a rule's key at the top", head + "- name: a\nsms: {text: hi}\n", []string{
+			`f.yaml:6: rule a: needs sms or whatsapp: what should it send?`,
+			`f.yaml:7: unknown key "sms" at the top of the file; it is a rule's key: indent it like the name of the rule it belongs to`}},
+		{"a condition beside when", head + "- name: a\n  when: {tags_any: [x]}\n  status: [solved]\n  sms: {text: hi}\n",
+			[]string{`f.yaml:8: rule a: unknown key "status" beside when; it is a condition: indent it under when:`}},
 		{"tags that can never match", head + "- name: a\n  when:\n    tags_all: [vip]\n    tags_any: [gold]\n    tags_none: [VIP, gold]\n  sms: {text: hi}\n", []string{
 			`f.yaml:10: rule a: when: tag vip is in both tags_all and tags_none, so the rule can never match`,
 			`f.yaml:10: rule a: when: every tag of tags_any is also in tags_none, so the rule can never match`,
@@ -193,6 +207,8 @@ func TestProblems(t *testing.T) {
 			"f.yaml:4: rule a: sms has no subaccount: set sms.subaccount or defaults.sms.subaccount",
 			"f.yaml:4: rule a: sms needs a text",
 		}},
+		{"a rules test file", "# tests\nrules_file: rules.yaml\ntests: []\n", []string{
+			"f.yaml:2: this is a rules test file (it has rules_file or tests), not a rules file: run it with bridge rules test"}},
 		{"sms is a list", head + "- name: a\n  sms: [hi]\n", []string{"f.yaml:7: rule a: sms must be a mapping of keys and values, not a list"}},
 		{"whatsapp both", head + "- name: a\n  whatsapp:\n    text: hi\n    template: {name: x, language: en}\n", []string{
 			"f.yaml:7: rule a: whatsapp has both template and text; use one",

@@ -195,6 +195,8 @@ func TestRulesTestMalformedFiles(t *testing.T) {
 			`4: test "t": ticket must be the body Zendesk would send, a mapping like {ticket: {id: "123", status: solved}}`}},
 		{"rules file missing", "rules_file: nope.yaml\ntests:\n  - name: t\n    ticket: {ticket: {id: \"1\"}}\n    expect: {a: {matched: false}}\n", []string{
 			`1: rules_file nope.yaml: no such file (relative to this test file: DIR/nope.yaml)`}},
+		{"a rules file", "version: 1\nrules:\n  - name: a\n    sms: {text: hi}\n", []string{
+			`2: this is a rules file (it has rules), not a rules test file: check it with bridge rules check; bridge rules test takes a test file such as examples/rules_test.yaml`}},
 		{"ticket file not JSON", head + "    ticket_file: rules.yaml\n    expect: {a: {matched: false}}\n", []string{
 			`4: test "t": ticket_file DIR/rules.yaml: the body is not valid JSON: invalid character 'v' looking for beginning of value (byte offset 0)`}},
 	} {

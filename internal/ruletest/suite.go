@@ -102,6 +102,12 @@ func parseFile(file string) (*suite, error) {
 	if len(tree.Docs) > 0 {
 		top = tree.Docs[0].Body
 	}
+	if _, tests := lookup(top, "tests"); tests == nil {
+		if l, _ := lookup(top, "rules"); l > 0 {
+			return nil, fmt.Errorf("%sthis is a rules file (it has rules), not a rules test file: check it with bridge rules check; "+
+				"bridge rules test takes a test file such as examples/rules_test.yaml", at(file, l))
+		}
+	}
 	var f fileYAML
 	if err := yaml.UnmarshalWithOptions(src, &f, yaml.Strict()); err != nil {
 		return nil, yamlError(file, top, err)
