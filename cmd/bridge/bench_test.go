@@ -300,7 +300,7 @@ func benchBaseline(b *testing.B, redisURL string) string {
 		if err != nil {
 			return c.JSON(http.StatusBadRequest, map[string]string{"error": "unreadable_body"})
 		}
-		if err := zendesk.Verify(testSecret, req.Header.Get(zendesk.HeaderTimestamp), req.Header.Get(zendesk.HeaderSignature),
+		if err := zendesk.Verify([]string{testSecret}, req.Header.Get(zendesk.HeaderTimestamp), req.Header.Get(zendesk.HeaderSignature),
 			body, time.Now(), 5*time.Minute); err != nil {
 			return c.JSON(http.StatusUnauthorized, map[string]string{"error": "unauthorized", "message": err.Error()})
 		}

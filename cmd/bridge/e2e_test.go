@@ -156,6 +156,10 @@ func TestDuplicates(t *testing.T) {
 	if a := b.webhook(t, "/webhooks/zendesk/solved%2Dsms/", body, "inv-b"); a.Status != 202 || ruleResults(a)["solved-sms"]["result"] != "duplicate" {
 		t.Fatalf("second: %d %s", a.Status, a.Raw)
 	}
+	// So may the endpoint for every rule, as an admin may paste it.
+	if a := b.webhook(t, "/webhooks/zendesk/", body, "inv-b2"); a.Status != 202 || ruleResults(a)["solved-sms"]["result"] != "duplicate" {
+		t.Fatalf("every rule, with a slash: %d %s", a.Status, a.Raw)
+	}
 	every := ticket("501", "open", "notify_every_update", "9123 4567")
 	if a := b.webhook(t, "/webhooks/zendesk/every-update", every, "inv-c"); ruleResults(a)["every-update"]["result"] != "queued" {
 		t.Fatalf("once:false first: %s", a.Raw)

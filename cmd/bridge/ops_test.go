@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender/fake8x8"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/zendesk"
 )
 
 const oneRule = `version: 1
@@ -199,6 +200,29 @@ func TestInboundAuthOptions(t *testing.T) {
 		}
 		if a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, withBearer(signed(body, ""), "zd-token")); a.Status != 200 {
 			t.Fatalf("both: %d %s", a.Status, a.Raw)
+		}
+	})
+	// Each Zendesk webhook has its own secret: one for /webhooks/zendesk,
+	// another for a webhook pointed at /webhooks/zendesk/{rule}.
+	t.Run("a secret per webhook", func(t *testing.T) {
+		env := baseEnv(t, fake)
+		env["BRIDGE_ZENDESK_SIGNING_SECRET"] = "other-webhook-secret, " + testSecret
+		b := start(t, env)
+		if a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, signed(body, "")); a.Status != 200 {
+			t.Fatalf("signed with the second secret: %d %s", a.Status, a.Raw)
+		}
+		ts := time.Now().UTC().Format(time.RFC3339)
+		h := http.Header{"Content-Type": {"application/json"}, zendesk.HeaderTimestamp: {ts},
+			zendesk.HeaderSignature: {zendesk.Sign("other-webhook-secret", ts, body)}}
+		if a := b.do(t, http.MethodPost, "/webhooks/zendesk/solved-sms", body, h); a.Status != 200 {
+			t.Fatalf("signed with the first secret: %d %s", a.Status, a.Raw)
+		}
+		h.Set(zendesk.HeaderSignature, zendesk.Sign("a-third-webhook", ts, body))
+		h.Set(zendesk.HeaderWebhookID, "01HZXK4T9S5N7Q2W8E3R6Y1U0P")
+		a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, h)
+		if msg, _ := a.Body["message"].(string); a.Status != 401 || !strings.Contains(msg, "none of the 2 secrets") ||
+			!strings.Contains(msg, "webhook 01HZXK4T9S5N7Q2W8E3R6Y1U0P") {
+			t.Fatalf("signed with neither: %d %s", a.Status, a.Raw)
 		}
 	})
 	t.Run("stale signature", func(t *testing.T) {

@@ -130,7 +130,7 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 
 	handler := server.New(server.Options{
 		Rules: rl, Queue: q, Sender: snd, Requester: client, Metrics: met, Log: log, Now: time.Now,
-		MaxBody: int64(cfg.MaxBody), SigningSecret: cfg.SigningSecret, ZendeskToken: cfg.ZendeskToken,
+		MaxBody: int64(cfg.MaxBody), SigningSecrets: cfg.SigningSecrets(), ZendeskToken: cfg.ZendeskToken,
 		MaxSkew: cfg.MaxSkew, AdminToken: cfg.AdminToken, DryRun: cfg.DryRun(), Durable: st.Durable,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -123,6 +123,7 @@ func TestStartupRefusals(t *testing.T) {
 		want string
 	}{
 		{map[string]string{"BRIDGE_8X8_API_KEY": "k"}, "BRIDGE_ZENDESK_SIGNING_SECRET"},
+		{map[string]string{"BRIDGE_ZENDESK_SIGNING_SECRET": " , "}, "BRIDGE_ZENDESK_SIGNING_SECRET holds no secret"},
 		{map[string]string{"BRIDGE_8X8_REGION": "mars"}, "BRIDGE_8X8_REGION"},
 		{map[string]string{"BRIDGE_RETRY_BASE": "fast"}, "BRIDGE_RETRY_BASE"},
 		{map[string]string{"BRIDGE_RULES_FILE": "testdata/missing.yaml"}, "missing.yaml"},

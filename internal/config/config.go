@@ -31,7 +31,7 @@ type Config struct {
 	ChatAppsURL string `envconfig:"8X8_CHATAPPS_URL" desc:"overrides the Chat Apps base URL of the region"`
 	RateLimit   int    `envconfig:"8X8_RATE_LIMIT" default:"600" desc:"most 8x8 requests per second per subaccount from this bridge"`
 
-	SigningSecret string        `envconfig:"ZENDESK_SIGNING_SECRET" desc:"Zendesk webhook signing secret; set = signature required"`
+	SigningSecret string        `envconfig:"ZENDESK_SIGNING_SECRET" desc:"Zendesk webhook signing secret; set = signature required; several webhooks: their secrets, comma-separated"`
 	ZendeskToken  string        `envconfig:"ZENDESK_TOKEN" desc:"bearer token Zendesk sends; set = Authorization required"`
 	MaxSkew       time.Duration `envconfig:"ZENDESK_MAX_SKEW" default:"5m" desc:"how far a signature timestamp may be from now"`
 	AdminToken    string        `envconfig:"ADMIN_TOKEN" desc:"bearer token for /test and /deliveries; unset = admin routes off"`
@@ -174,6 +174,9 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("BRIDGE_LOG_FORMAT=%q is not valid: want json or console", c.LogFormat)
 	}
+	if c.SigningSecret != "" && len(c.SigningSecrets()) == 0 {
+		return errors.New("BRIDGE_ZENDESK_SIGNING_SECRET holds no secret, only commas or spaces: set the webhook's signing secret, or several separated by commas")
+	}
 	if c.APIKey != "" && c.SigningSecret == "" && c.ZendeskToken == "" {
 		return errors.New("BRIDGE_8X8_API_KEY is set but no inbound authentication is: set BRIDGE_ZENDESK_SIGNING_SECRET (recommended) or BRIDGE_ZENDESK_TOKEN, so that only Zendesk can make the bridge send")
 	}
@@ -220,4 +223,18 @@ func (b *ByteSize) Decode(s string) error {
 	}
 	*b = ByteSize(n * mult)
 	return nil
+}
+
+// SigningSecrets is BRIDGE_ZENDESK_SIGNING_SECRET as a list: each Zendesk
+// webhook has its own secret (one for /webhooks/zendesk, another for a
+// webhook pointed at /webhooks/zendesk/{rule}), so several may be given,
+// separated by commas. Zendesk's secrets are base64 and hold no commas.
+func (c Config) SigningSecrets() []string {
+	var out []string
+	for s := range strings.SplitSeq(c.SigningSecret, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -65,13 +65,13 @@ type Options struct {
 	Log       zerolog.Logger
 	Now       func() time.Time
 
-	MaxBody       int64
-	SigningSecret string
-	ZendeskToken  string
-	MaxSkew       time.Duration
-	AdminToken    string
-	DryRun        bool
-	Durable       bool
+	MaxBody        int64
+	SigningSecrets []string // any may sign a webhook; none: no signature asked
+	ZendeskToken   string
+	MaxSkew        time.Duration
+	AdminToken     string
+	DryRun         bool
+	Durable        bool
 }
 
 type server struct{ Options }
@@ -99,6 +99,7 @@ func New(o Options) http.Handler {
 // routes is the whole API surface.
 func (s *server) routes(e *echo.Echo) {
 	e.POST("/webhooks/zendesk", s.webhook)
+	e.POST("/webhooks/zendesk/", s.webhook) // as pasted with a slash: every rule
 	e.POST("/webhooks/zendesk/:rule", s.webhook)
 
 	e.POST("/test", s.test, s.requireAdmin)

@@ -126,6 +126,23 @@ func TestStoreLostMidWebhook(t *testing.T) {
 	}
 }
 
+// A 400 says what the admin can do about the body they wrote.
+func TestMalformedBodyHints(t *testing.T) {
+	t.Parallel()
+	h := newServer(t, &flakyQueue{n: 10}, "", true)
+	for _, c := range []struct{ body, want, not string }{
+		{"", "Paste examples/zendesk-body.json", "quotes"},
+		{`{"ticket": {"title": "say "hi""}}`, "holds quotes or newlines", "Paste"},
+		{`[1]`, "must be a JSON object", "quotes"},
+	} {
+		rec, body := serve(h, "POST", "/webhooks/zendesk", strings.NewReader(c.body), nil)
+		msg, _ := body["message"].(string)
+		if rec.Code != 400 || body["error"] != "malformed_json" || !strings.Contains(msg, c.want) || strings.Contains(msg, c.not) {
+			t.Errorf("body %q: %d %v", c.body, rec.Code, body)
+		}
+	}
+}
+
 func TestAdminRoutes(t *testing.T) {
 	t.Parallel()
 	q := &flakyQueue{n: 10}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -63,8 +64,7 @@ func (s *server) webhook(c echo.Context) error {
 	if err != nil {
 		outcome = "malformed"
 		log(s.Log.Warn()).Str("outcome", outcome).Err(err).Msg("webhook refused: malformed JSON")
-		return fail(http.StatusBadRequest, "malformed_json", sentence(err.Error())+
-			" If a ticket field holds quotes or newlines, leave it out of the trigger's JSON body.")
+		return fail(http.StatusBadRequest, "malformed_json", sentence(err.Error())+malformedHint(body))
 	}
 
 	set := s.Rules.Current()
@@ -299,12 +299,17 @@ func resultLabel(r ruleResult) string {
 // authenticate applies whichever inbound checks are configured: the
 // signature, the bearer token, or both.
 func (s *server) authenticate(r *http.Request, body []byte) *apiError {
-	if s.SigningSecret != "" {
-		err := zendesk.Verify(s.SigningSecret, r.Header.Get(zendesk.HeaderTimestamp), r.Header.Get(zendesk.HeaderSignature), body, s.Now(), s.MaxSkew)
+	if len(s.SigningSecrets) > 0 {
+		err := zendesk.Verify(s.SigningSecrets, r.Header.Get(zendesk.HeaderTimestamp), r.Header.Get(zendesk.HeaderSignature), body, s.Now(), s.MaxSkew)
 		if err != nil {
 			msg := err.Error()
 			if errors.Is(err, zendesk.ErrSignature) {
-				msg = "Zendesk " + msg + "."
+				msg = "Zendesk " + msg
+				// Which webhook sent it tells the admin whose secret to add.
+				if id := r.Header.Get(zendesk.HeaderWebhookID); plainID(id) {
+					msg += " (from Zendesk webhook " + id + ")"
+				}
+				msg += "."
 			}
 			return fail(http.StatusUnauthorized, "unauthorized", msg)
 		}
@@ -313,6 +318,35 @@ func (s *server) authenticate(r *http.Request, body []byte) *apiError {
 		return unauthorized("Missing or wrong bearer token: set the webhook's authentication to Bearer token with BRIDGE_ZENDESK_TOKEN.")
 	}
 	return nil
+}
+
+// malformedHint is what an admin can do about a body that is not a JSON
+// object: a trigger with no body, or a placeholder whose value broke the
+// JSON around it.
+func malformedHint(body []byte) string {
+	b := bytes.TrimSpace(body)
+	switch {
+	case len(b) == 0:
+		return " Paste examples/zendesk-body.json as the trigger's JSON body."
+	case b[0] == '{':
+		return " If a ticket field holds quotes or newlines, leave it out of the trigger's JSON body."
+	}
+	return ""
+}
+
+// plainID reports whether an id from a header is safe to quote back: 1 to
+// 64 letters, digits, - and _ (Zendesk's webhook ids are 26 letters and
+// digits).
+func plainID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // ruleParam is the {rule} of the path, unescaped and without a trailing

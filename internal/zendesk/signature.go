@@ -38,8 +38,9 @@ var ErrSignature = errors.New("signature rejected")
 
 // Verify checks a request's signature over the raw body as received, and that
 // its timestamp is within maxSkew of now (Zendesk sets no replay window of its
-// own, so without this a captured request could be replayed forever).
-func Verify(secret, timestamp, signature string, body []byte, now time.Time, maxSkew time.Duration) error {
+// own, so without this a captured request could be replayed forever). Any of
+// secrets may have signed it: each Zendesk webhook has its own.
+func Verify(secrets []string, timestamp, signature string, body []byte, now time.Time, maxSkew time.Duration) error {
 	if signature == "" || timestamp == "" {
 		return fmt.Errorf("%w: %s and %s are required", ErrSignature, HeaderSignature, HeaderTimestamp)
 	}
@@ -50,15 +51,19 @@ func Verify(secret, timestamp, signature string, body []byte, now time.Time, max
 	if d := now.Sub(ts); d > maxSkew || d < -maxSkew {
 		return fmt.Errorf("%w: timestamp is %s away from now, more than the %s allowed", ErrSignature, d.Abs().Round(time.Second), maxSkew)
 	}
-	want := Sign(secret, timestamp, body)
-	if subtle.ConstantTimeCompare([]byte(want), []byte(signature)) != 1 {
-		// Still refused, but an admin pressing Test on an unsaved webhook
-		// learns why rather than doubting the secret they copied.
-		if secret != TestSigningSecret && subtle.ConstantTimeCompare([]byte(Sign(TestSigningSecret, timestamp, body)), []byte(signature)) == 1 {
-			return fmt.Errorf("%w: %s was made with Zendesk's fixed test secret, which the Test button uses before a webhook is saved; "+
-				"save the webhook and test it again", ErrSignature, HeaderSignature)
+	for _, secret := range secrets {
+		if subtle.ConstantTimeCompare([]byte(Sign(secret, timestamp, body)), []byte(signature)) == 1 {
+			return nil
 		}
-		return fmt.Errorf("%w: %s does not match the body (check BRIDGE_ZENDESK_SIGNING_SECRET)", ErrSignature, HeaderSignature)
 	}
-	return nil
+	// Still refused, but an admin pressing Test on an unsaved webhook
+	// learns why rather than doubting the secret they copied.
+	if subtle.ConstantTimeCompare([]byte(Sign(TestSigningSecret, timestamp, body)), []byte(signature)) == 1 {
+		return fmt.Errorf("%w: %s was made with Zendesk's fixed test secret, which the Test button uses before a webhook is saved; "+
+			"save the webhook and test it again", ErrSignature, HeaderSignature)
+	}
+	if len(secrets) > 1 {
+		return fmt.Errorf("%w: %s matches none of the %d secrets in BRIDGE_ZENDESK_SIGNING_SECRET", ErrSignature, HeaderSignature, len(secrets))
+	}
+	return fmt.Errorf("%w: %s does not match the body (check BRIDGE_ZENDESK_SIGNING_SECRET)", ErrSignature, HeaderSignature)
 }

@@ -45,7 +45,7 @@ func TestVerify(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			err := Verify(secret, c.ts, c.sig, c.body, c.now, 5*time.Minute)
+			err := Verify([]string{secret}, c.ts, c.sig, c.body, c.now, 5*time.Minute)
 			if c.wantOK {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
@@ -62,5 +62,27 @@ func TestVerify(t *testing.T) {
 				t.Fatalf("error %q leaks the secret", err)
 			}
 		})
+	}
+}
+
+// Each Zendesk webhook has its own secret: a bridge fed by several accepts
+// any of them, and says how many it tried when none matches.
+func TestVerifyAnyOfSeveralSecrets(t *testing.T) {
+	t.Parallel()
+	const ts = "2026-11-27T10:00:00Z"
+	body := []byte(`{"ticket":{"id":1}}`)
+	now, _ := time.Parse(time.RFC3339, ts)
+	secrets := []string{"first", "second"}
+	for _, s := range secrets {
+		if err := Verify(secrets, ts, Sign(s, ts, body), body, now, time.Minute); err != nil {
+			t.Errorf("signed with %s: %v", s, err)
+		}
+	}
+	err := Verify(secrets, ts, Sign("third", ts, body), body, now, time.Minute)
+	if !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "none of the 2 secrets") {
+		t.Errorf("signed with another: %v", err)
+	}
+	if err := Verify(nil, ts, Sign("first", ts, body), body, now, time.Minute); !errors.Is(err, ErrSignature) {
+		t.Errorf("no secrets accepted a signature: %v", err)
 	}
 }
