@@ -44,6 +44,24 @@ func TestTestEndpointOnShippedExample(t *testing.T) {
 	if wa := r["vip-update-whatsapp"]; wa["matched"] != false || !strings.Contains(wa["reason"].(string), "status") {
 		t.Fatalf("vip-update-whatsapp: %v", wa)
 	}
+	if _, ok := sms["missing"]; ok {
+		t.Fatalf("the shipped sample lacks nothing the shipped rules print: %v", sms)
+	}
+	// A variable the sample lacks printed nothing: a typo, or a field the
+	// body does not send. /test names it.
+	noLink := strings.Replace(string(body), `"link"`, `"lnk"`, 1)
+	a = b.do(t, http.MethodPost, "/test?rule=solved-sms", []byte(noLink), nil)
+	sms = ruleResults(a)["solved-sms"]
+	if m, _ := sms["missing"].([]any); len(m) != 1 || m[0] != "ticket.link" || !strings.HasPrefix(sms["warning"].(string), "ticket.link printed nothing") {
+		t.Fatalf("a missing variable: %s", a.Raw)
+	}
+	// A dry-run bridge sends nothing, and says so rather than "sent".
+	a = b.do(t, http.MethodPost, "/test?send=1&to=%2B6598765432", body, nil)
+	send, _ := ruleResults(a)["solved-sms"]["send"].(map[string]any)
+	if a.Status != 200 || a.Body["sent"] != float64(0) || send["outcome"] != "dry_run" || send["umid"] != nil ||
+		!strings.Contains(send["message"].(string), "BRIDGE_8X8_API_KEY") {
+		t.Fatalf("dry-run send=1: %d %s", a.Status, a.Raw)
+	}
 }
 
 func TestTestEndpointNeedsAdminTokenAndSendsToTestNumber(t *testing.T) {
@@ -75,6 +93,9 @@ func TestTestEndpointNeedsAdminTokenAndSendsToTestNumber(t *testing.T) {
 		_ = json.Unmarshal(req.Body, &sent)
 		if sent["destination"] != "+6598765432" {
 			t.Fatalf("test send went to %v", sent["destination"])
+		}
+		if a.Body["sent"] != float64(1) || send["client_message_id"] != sent["clientMessageId"] {
+			t.Fatalf("the answer's count or clientMessageId is not what was sent (%v): %s", sent["clientMessageId"], a.Raw)
 		}
 	}
 	// Nothing was claimed: the real webhook still queues.

@@ -255,3 +255,26 @@ func plural(word string, items []string) string {
 	}
 	return word + "s"
 }
+
+// Templates are every template of the rule, in the order they are written
+// in rules.yaml's example: to, country, once, then the message.
+func (r *Rule) Templates() []*templates.Template {
+	var out []*templates.Template
+	add := func(ts ...*templates.Template) {
+		for _, t := range ts {
+			if t != nil {
+				out = append(out, t)
+			}
+		}
+	}
+	add(r.To, r.Country, r.Once)
+	switch {
+	case r.SMS != nil:
+		add(r.SMS.Text)
+	case r.WhatsApp != nil && r.WhatsApp.Template != nil:
+		add(r.WhatsApp.Template.Body...)
+	case r.WhatsApp != nil:
+		add(r.WhatsApp.Text)
+	}
+	return out
+}

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/notify"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/rules"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/zendesk"
 )
@@ -34,7 +36,11 @@ type testRule struct {
 	DeliveryID   string          `json:"delivery_id,omitempty"`
 	AlreadyFired *bool           `json:"already_fired,omitempty"`
 	FiredState   string          `json:"fired_state,omitempty"`
-	Send         *testSend       `json:"send,omitempty"`
+	// Missing are variables the rule prints that the sample lacks: each
+	// printed nothing, which is how a typo goes unseen.
+	Missing []string  `json:"missing,omitempty"`
+	Warning string    `json:"warning,omitempty"`
+	Send    *testSend `json:"send,omitempty"`
 }
 
 type smsInfo struct {
@@ -44,12 +50,13 @@ type smsInfo struct {
 }
 
 type testSend struct {
-	To      string `json:"to"`
-	Outcome string `json:"outcome"`
-	UMID    string `json:"umid,omitempty"`
-	Status  int    `json:"status,omitempty"`
-	Code    int    `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
+	To              string `json:"to"`
+	Outcome         string `json:"outcome"` // sent, retryable, permanent; dry_run: nothing went out
+	ClientMessageID string `json:"client_message_id"`
+	UMID            string `json:"umid,omitempty"`
+	Status          int    `json:"status,omitempty"`
+	Code            int    `json:"code,omitempty"`
+	Message         string `json:"message,omitempty"`
 }
 
 // test is the support-ops dry run: what each rule would do with a sample
@@ -112,6 +119,9 @@ func (s *server) test(c echo.Context) error {
 		tr := testRule{Rule: d.Rule, Matched: d.Matched, Reason: d.Why}
 		if d.Matched {
 			matched++
+			if r, ok := set.Rule(d.Rule); ok {
+				tr.Missing, tr.Warning = missing(r, data)
+			}
 		}
 		if d.Refusal != nil {
 			tr.Error, tr.Reason = d.Refusal.Code, d.Refusal.Reason
@@ -140,7 +150,7 @@ func (s *server) test(c echo.Context) error {
 			}
 			if send {
 				tr.Send = s.sendTest(c, d.Rule, m, testTo)
-				if tr.Send.Outcome == string(sender.Sent) && !s.DryRun {
+				if tr.Send.Outcome == string(sender.Sent) {
 					sent++
 				}
 			}
@@ -163,11 +173,40 @@ func (s *server) sendTest(c echo.Context, rule string, m sender.Message, to stri
 	_, _ = rand.Read(b[:])
 	m.ClientMessageID = "test-" + hex.EncodeToString(b[:]) // never the delivery's own id: claims nothing
 	res, err := s.Sender.Send(c.Request().Context(), m)
-	ts := &testSend{To: phone.Mask(to), Outcome: string(res.Outcome), UMID: res.UMID, Status: res.Status}
-	if err != nil {
+	ts := &testSend{To: phone.Mask(to), Outcome: string(res.Outcome), ClientMessageID: m.ClientMessageID, UMID: res.UMID, Status: res.Status}
+	msg := "test message sent"
+	switch {
+	case err != nil:
 		ts.Code, ts.Message = res.Code, res.Message
+	case res.DryRun:
+		ts.Outcome, ts.UMID = "dry_run", ""
+		ts.Message = "Dry run: nothing went to 8x8; set BRIDGE_8X8_API_KEY to send."
+		msg = "dry run: test message not sent"
 	}
 	s.Log.Info().Str("rule", rule).Bool("test_send", true).Str("to", phone.Mask(to)).Str("channel", string(m.Channel)).
-		Str("outcome", string(res.Outcome)).Str("umid", res.UMID).Msg("test message sent")
+		Str("outcome", ts.Outcome).Str("umid", ts.UMID).Str("client_message_id", m.ClientMessageID).Msg(msg)
 	return ts
+}
+
+// missing lists the variables r prints that data lacks, with a sentence
+// saying what to do about them.
+func missing(r *rules.Rule, data map[string]any) ([]string, string) {
+	var out []string
+	for _, t := range r.Templates() {
+		for _, v := range t.Missing(data) {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, ""
+	}
+	it := "it"
+	if len(out) > 1 {
+		it = "them"
+	}
+	return out, fmt.Sprintf("%s printed nothing: this ticket does not have %s. Check the spelling in rules.yaml, "+
+		"or add %s to the trigger's JSON body; where a value may be absent, write {{ x | default: \"...\" }}.",
+		strings.Join(out, ", "), it, it)
 }

@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,6 +104,9 @@ type Template struct {
 	// plan renders the template without the library when it is only text
 	// and plain variables (see fast.go); nil otherwise.
 	plan *plan
+	// printed are the variables the template prints at its top level
+	// without a default filter (see Missing).
+	printed [][]string
 }
 
 // Parse parses src and refuses what could only fail or misbehave later (see
@@ -130,7 +134,48 @@ func (e *Engine) Parse(src string) (t *Template, err error) {
 	if v.err != nil {
 		return nil, v.err
 	}
-	return &Template{src: src, tpl: tpl, plan: compile(tpl.GetRoot())}, nil
+	return &Template{src: src, tpl: tpl, plan: compile(tpl.GetRoot()), printed: printedPaths(tpl.GetRoot())}, nil
+}
+
+// Missing lists, as dotted paths, the variables the template prints that
+// are absent (or null) in data, in order and once each: each prints
+// nothing, as in Zendesk, which is how a typo such as {{ ticket.lnk }}
+// goes unseen. A variable printed with a default filter, or inside a tag
+// such as {% if %}, may be absent on purpose and is not listed.
+func (t *Template) Missing(data map[string]any) []string {
+	var out []string
+	for _, path := range t.printed {
+		if v, ok := lookup(data, path); ok && v == nil {
+			if p := strings.Join(path, "."); !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// printedPaths finds the {{ variable }} outputs at the top level of a
+// parsed template, with or without filters other than default.
+func printedPaths(root render.Node) [][]string {
+	seq, ok := root.(*render.SeqNode)
+	if !ok {
+		return nil
+	}
+	var out [][]string
+	for _, n := range seq.Children {
+		o, ok := n.(*render.ObjectNode)
+		if !ok {
+			continue
+		}
+		expr, filters, _ := strings.Cut(o.Args, "|")
+		if strings.Contains(filters, "default") {
+			continue
+		}
+		if path := variablePath(strings.TrimSpace(expr)); path != nil {
+			out = append(out, path)
+		}
+	}
+	return out
 }
 
 // Source returns the template text as written.

@@ -275,3 +275,26 @@ func TestTruncateFollowsShopify(t *testing.T) {
 		}
 	}
 }
+
+// Missing names what a typo prints as nothing; a default or a condition
+// says the author expected it may be absent.
+func TestMissing(t *testing.T) {
+	t.Parallel()
+	data := map[string]any{"ticket": map[string]any{"id": "7", "link": "https://x", "title": "", "via": nil}}
+	for src, want := range map[string]string{
+		"{{ ticket.id }} {{ ticket.link }} {{ ticket.title }}":                      "",
+		"View: {{ticket.lnk}} ({{ ticket.id }}) {{ticket.lnk}}":                     "ticket.lnk",
+		"{{ ticket.requester.name | upcase }} {{ ticket.via }}":                     "ticket.requester.name ticket.via",
+		`{{ ticket.requester.name | default: "there" }}`:                            "",
+		"{% if ticket.requester %}{{ ticket.requester.name }}{% endif %}":           "",
+		"{{ ticket.id | append: ticket.nope }} {{ ticket.tags.size }} {{ 'text' }}": "ticket.tags.size",
+	} {
+		tpl, err := New().Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(tpl.Missing(data), " "); got != want {
+			t.Errorf("%s: missing %q, want %q", src, got, want)
+		}
+	}
+}
