@@ -87,6 +87,12 @@ func checkRules(file string, stdout io.Writer) error {
 	if len(set.Rules) == 1 {
 		noun = "rule"
 	}
+	// Warnings do not fail the check: the file loads as written.
+	for _, w := range set.WarningLines() {
+		if _, err := fmt.Fprintln(stdout, w); err != nil {
+			return err
+		}
+	}
 	_, err = fmt.Fprintf(stdout, "%s: OK, %d %s (%s)\n", file, len(set.Rules), noun, strings.Join(parts, ", "))
 	return err
 }

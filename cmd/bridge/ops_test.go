@@ -319,8 +319,18 @@ func TestRulesCheckCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"rules", "check", "../../rules.yaml"}, getenv, nil, &out, io.Discard); err != nil {
 		t.Fatalf("shipped rules.yaml: %v", err)
 	}
-	if !strings.Contains(out.String(), "OK, 2 rules") {
+	if !strings.Contains(out.String(), "OK, 2 rules") || strings.Contains(out.String(), "warning") {
 		t.Fatalf("summary: %s", out.String())
+	}
+	// A likely mistake is shown, and the check still passes: it loads.
+	out.Reset()
+	odd := filepath.Join(t.TempDir(), "odd.yaml")
+	_ = os.WriteFile(odd, []byte("version: 1\ndefaults: {country: SG, sms: {subaccount: Acme_SMS}}\nrules:\n"+
+		"  - name: a\n    when: {status: [sovled]}\n    sms: {text: hi}\n"), 0o644)
+	if err := run(context.Background(), []string{"rules", "check", odd}, getenv, nil, &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), odd+`:5: rule a: warning: when.status "sovled" is not one of Zendesk's statuses`) ||
+		!strings.Contains(out.String(), `Did you mean "solved"?`) || !strings.Contains(out.String(), odd+": OK, 1 rule") {
+		t.Fatalf("a rule with a likely mistake: %v\n%s", err, out.String())
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	_ = os.WriteFile(bad, []byte(badRules), 0o644)

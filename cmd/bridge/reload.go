@@ -52,10 +52,18 @@ func newReloader(file string, log zerolog.Logger, counted func(bool)) (*reloader
 		return nil, err
 	}
 	r := &reloader{file: file, log: log, counted: counted}
+	r.warn(set)
 	r.current.Store(set)
 	now := time.Now()
 	r.status = reloadStatus{File: file, Rules: len(set.Rules), LoadedAt: now, Last: "success", At: now}
 	return r, nil
+}
+
+// warn logs what in set loads but is likely a mistake, one line each.
+func (r *reloader) warn(set *rules.Set) {
+	for _, w := range set.Warnings {
+		r.log.Warn().Str("file", set.File).Int("line", w.Line).Str("rule", w.Rule).Str("warning", w.Msg).Msg("rules: likely mistake")
+	}
 }
 
 // Current implements server.Rules.
@@ -82,6 +90,7 @@ func (r *reloader) reload(why string) {
 		r.log.Error().Str("trigger", why).Str("file", r.file).Err(err).Msg("rules reload refused; the previous rules keep serving")
 		return
 	}
+	r.warn(set)
 	r.current.Store(set)
 	r.status = reloadStatus{File: r.file, Rules: len(set.Rules), LoadedAt: now, Last: "success", At: now}
 	r.log.Info().Str("trigger", why).Str("file", r.file).Int("rules", len(set.Rules)).Msg("rules reloaded")

@@ -59,6 +59,8 @@ func Parse(file string, src []byte, o Options) (set *Set, err error) {
 	if err := l.problems.err(file); err != nil {
 		return nil, err
 	}
+	slices.SortStableFunc(l.warnings, func(a, b Problem) int { return a.Line - b.Line })
+	set.Warnings = l.warnings
 	return set, nil
 }
 
@@ -81,9 +83,11 @@ var (
 	waDefaultKeys  = []string{"subaccount"}
 	ruleKeys       = []string{"name", "when", "to", "country", "once", "once_for", "sms", "whatsapp"}
 	whenKeys       = []string{"status", "tags_all", "tags_any", "tags_none", "fields"}
-	smsKeys        = []string{"text", "subaccount", "source"}
-	waKeys         = []string{"subaccount", "template", "text"}
-	waTemplateKeys = []string{"name", "language", "body"}
+	// zendeskStatuses are the statuses {{ticket.status}} renders in English.
+	zendeskStatuses = []string{"new", "open", "pending", "hold", "solved", "closed"}
+	smsKeys         = []string{"text", "subaccount", "source"}
+	waKeys          = []string{"subaccount", "template", "text"}
+	waTemplateKeys  = []string{"name", "language", "body"}
 )
 
 var (
@@ -103,6 +107,7 @@ const (
 type loader struct {
 	o        Options
 	problems problems
+	warnings problems // what loads but is likely a mistake
 	anchors  map[string]ast.Node
 	lines    []string                  // the source, for what the parser does not keep
 	merging  map[*ast.MappingNode]bool // merge sources being read: a loop guard
@@ -389,6 +394,16 @@ func (l *loader) when(f field, rule string) When {
 	fields := l.byKey(m, rule, whenKeys)
 	if sf, ok := fields["status"]; ok {
 		w.Status = l.values(sf, rule, "when.status", false)
+		for _, s := range w.Status {
+			if !slices.Contains(zendeskStatuses, s) {
+				guess := ""
+				if g, ok := Nearest(s, zendeskStatuses); ok {
+					guess = fmt.Sprintf(" Did you mean %q?", g)
+				}
+				l.warnings.add(sf.line, rule, "when.status %q is not one of Zendesk's statuses (%s), so it matches only if the body sends that word.%s",
+					s, strings.Join(zendeskStatuses, ", "), guess)
+			}
+		}
 	}
 	if tf, ok := fields["tags_all"]; ok {
 		w.TagsAll = l.values(tf, rule, "when.tags_all", true)
@@ -421,6 +436,9 @@ func (l *loader) when(f field, rule string) When {
 				continue
 			}
 			w.Fields[pf.key] = l.values(pf, rule, "when.fields."+pf.key, false)
+			if !strings.HasPrefix(pf.key, "ticket.") && !strings.Contains(pf.key, ".") {
+				l.warnings.add(pf.line, rule, "when.fields %q is a key at the top of the body; the ticket's fields are under ticket (ticket.%s)", pf.key, pf.key)
+			}
 		}
 	}
 	return w

@@ -37,6 +37,19 @@ type Set struct {
 	Version  int
 	Defaults Defaults
 	Rules    []*Rule
+	// Warnings are what loads but is likely a mistake, such as a status
+	// Zendesk does not have: shown by rules check and logged at load.
+	Warnings []Problem
+}
+
+// WarningLines are the warnings as FILE:LINE: rule NAME: warning: ...
+func (s *Set) WarningLines() []string {
+	out := make([]string, len(s.Warnings))
+	for i, w := range s.Warnings {
+		w.Msg = "warning: " + w.Msg
+		out[i] = w.format(s.File)
+	}
+	return out
 }
 
 // Defaults holds the file's `defaults` section, normalised: Country is an

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -528,4 +529,25 @@ func FuzzParse(f *testing.F) {
 			r.Match(map[string]any{"ticket": map[string]any{"tags": "a b", "status": int64(1)}})
 		}
 	})
+}
+
+// What loads but is likely a mistake is a warning, with its line: the rule
+// still loads as written.
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	src := head + "- name: a\n  when:\n    status: [solved, sovled, Hold]\n    fields: {priority: [high], ticket.via: [web], custom.x: [1]}\n  sms: {text: hi}\n"
+	set, err := Parse("f.yaml", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`f.yaml:8: rule a: warning: when.status "sovled" is not one of Zendesk's statuses (new, open, pending, hold, solved, closed), so it matches only if the body sends that word. Did you mean "solved"?`,
+		`f.yaml:9: rule a: warning: when.fields "priority" is a key at the top of the body; the ticket's fields are under ticket (ticket.priority)`,
+	}
+	if got := set.WarningLines(); !slices.Equal(got, want) {
+		t.Fatalf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(set.Rules) != 1 || !slices.Contains(set.Rules[0].When.Status, "sovled") {
+		t.Fatalf("the rule did not load as written: %+v", set.Rules)
+	}
 }
