@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/templates"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/zendesk"
@@ -239,12 +240,19 @@ func hideNumber(s string) string {
 	return b.String()
 }
 
+// maxShown bounds a value quoted in a reason: reasons go into the answer
+// once per rule and into the webhook's log line, so an unbounded value
+// would multiply a body's size by the number of rules.
+const maxShown = 64
+
 func shown(got string, found bool) string {
 	switch {
 	case !found:
 		return "missing"
 	case got == "":
 		return "empty"
+	case utf8.RuneCountInString(got) > maxShown:
+		return string([]rune(got)[:maxShown-1]) + "…"
 	default:
 		return got
 	}

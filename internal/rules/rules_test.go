@@ -430,6 +430,9 @@ func TestMatch(t *testing.T) {
 				"field ticket.group_id is 1, wanted one of 360001; field ticket.priority is missing, wanted one of urgent, high"},
 		{"a number in a field is masked", `{"ticket": {"status": "solved", "tags": "vip notify_customer_sms", "priority": "+65 9876 5432", "group_id": 3600012345}}`,
 			"field ticket.group_id is 360•••••45, wanted one of 360001; field ticket.priority is +65 9••• ••32, wanted one of urgent, high"},
+		// A reason is said once per rule and logged: a long value is cut.
+		{"long values are cut", `{"ticket": {"status": "` + strings.Repeat("é", 500) + `", "tags": "vip notify_customer_sms", "priority": "` + strings.Repeat("x", 70) + `", "group_id": 360001}}`,
+			"status is " + strings.Repeat("é", 63) + "…, wanted one of solved, closed; field ticket.priority is " + strings.Repeat("x", 63) + "…, wanted one of urgent, high"},
 		{"no ticket", `{}`,
 			"status is missing, wanted one of solved, closed; missing tag notify_customer_sms; has none of the tags vip, gold; " +
 				"field ticket.group_id is missing, wanted one of 360001; field ticket.priority is missing, wanted one of urgent, high"},
