@@ -331,16 +331,45 @@ func refuseType(t phonenumbers.PhoneNumberType) string {
 // pointed at a phone field renders the number itself, which must not reach
 // the answer or the logs.
 func unknownCountry(c string) string {
-	digits := 0
-	for _, r := range c {
-		if r >= '0' && r <= '9' {
-			digits++
-		}
-	}
-	if digits > 3 {
+	if digits := countDigits(c); digits > 3 {
 		return "unknown country: it holds " + strconv.Itoa(digits) + " digits, like a phone number; a country is an ISO 3166 code such as SG (is country set from a phone field?)"
 	}
 	return fmt.Sprintf("unknown country %q", clip(c))
+}
+
+// Hide masks free text that holds as many digits as a phone number, such
+// as a field a rule tests or a fire-once key made from the phone: it goes
+// into answers and logs, where numbers appear only masked. The first three
+// and last two digits stay, enough to tell one value from another;
+// "+65 9876 5432" shows as "+65 9••• ••32". Text with fewer than 7 digits
+// is returned as it is.
+func Hide(s string) string {
+	n := countDigits(s)
+	if n < 7 {
+		return s
+	}
+	var b strings.Builder
+	i := 0
+	for _, r := range s {
+		if isDigit(r) {
+			i++
+			if i > 3 && i <= n-2 {
+				r = '•'
+			}
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func countDigits(s string) int {
+	n := 0
+	for _, r := range s {
+		if isDigit(r) {
+			n++
+		}
+	}
+	return n
 }
 
 // clip shortens s for quoting in a reason.

@@ -331,12 +331,16 @@ func FuzzMask(f *testing.F) {
 	})
 }
 
-func countDigits(s string) int {
-	n := 0
-	for _, r := range s {
-		if isDigit(r) {
-			n++
+func TestHide(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"phone-once/+65 9123 0020": "phone-once/+65 9••• ••20",
+		"solved-sms/12345":         "solved-sms/12345",
+		"3600012345":               "360•••••45",
+		"":                         "",
+	} {
+		if got := Hide(in); got != want {
+			t.Errorf("Hide(%q) = %q, want %q", in, got, want)
 		}
 	}
-	return n
 }

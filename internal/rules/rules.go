@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/templates"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/zendesk"
 )
@@ -168,7 +169,7 @@ func (r *Rule) Match(data map[string]any) (ok bool, reason string) {
 		}
 		got := ""
 		if found {
-			got = hideNumber(display(v))
+			got = phone.Hide(display(v))
 		}
 		why = append(why, fmt.Sprintf("field %s is %s, wanted one of %s", p, shown(got, found), strings.Join(want, ", ")))
 	}
@@ -209,35 +210,6 @@ func display(v any) string {
 		return "[" + strings.Join(parts, ", ") + "]"
 	}
 	return norm(zendesk.Text(v))
-}
-
-// hideNumber masks a value that holds as many digits as a phone number (a
-// rule may test a phone field, or a custom field holding one): reasons go
-// into answers to Zendesk and into logs, where numbers appear only masked.
-// The first three and last two digits stay, enough to tell a value from the
-// one wanted; "+65 9876 5432" shows as "+65 9••• ••32".
-func hideNumber(s string) string {
-	n := 0
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			n++
-		}
-	}
-	if n < 7 {
-		return s
-	}
-	var b strings.Builder
-	i := 0
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			i++
-			if i > 3 && i <= n-2 {
-				r = '•'
-			}
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // maxShown bounds a value quoted in a reason: reasons go into the answer

@@ -36,7 +36,7 @@ type deliveryJSON struct {
 func toJSON(in queue.Info) deliveryJSON {
 	d := deliveryJSON{
 		ID: in.ID, State: string(in.State), Rule: in.Rule, Ticket: in.Ticket,
-		Channel: string(in.Message.Channel), To: phone.Mask(in.Message.To), Key: in.Key,
+		Channel: string(in.Message.Channel), To: phone.Mask(in.Message.To), Key: phone.Hide(in.Key),
 		Attempts: in.Last.Attempts, LastStatus: in.Last.Status, LastCode: in.Last.Code,
 		LastMessage: in.Last.Message, UMID: in.Last.UMID, AcceptedAt: in.AcceptedAt,
 	}

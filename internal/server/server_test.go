@@ -211,3 +211,24 @@ func TestProbes(t *testing.T) {
 		t.Fatalf("/healthz depends on the store: %d", rec.Code)
 	}
 }
+
+// oneDelivery holds one delivery, whatever the id asked.
+type oneDelivery struct {
+	flakyQueue
+	in queue.Info
+}
+
+func (q *oneDelivery) Get(context.Context, string) (queue.Info, error) { return q.in, nil }
+
+// A fire-once key made from the phone shows masked, like the number.
+func TestDeliveryKeyIsMasked(t *testing.T) {
+	t.Parallel()
+	q := &oneDelivery{flakyQueue: flakyQueue{n: 10}, in: queue.Info{State: queue.Sent, Delivery: queue.Delivery{
+		ID: "d1", Rule: "phone-once", Key: "phone-once/+65 9123 0020",
+		Message: sender.Message{Channel: sender.SMS, To: "+6591230020", Text: "hi"},
+	}}}
+	rec, body := serve(newServer(t, q, "tok", false), "GET", "/deliveries/0123456789abcdef0123456789abcdef", nil, http.Header{"Authorization": {"Bearer tok"}})
+	if rec.Code != 200 || body["key"] != "phone-once/+65 9••• ••20" || strings.Contains(rec.Body.String(), "9123") {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
