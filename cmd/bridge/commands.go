@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/kelseyhightower/envconfig"
 
@@ -153,8 +154,8 @@ func deliveriesCommand(ctx context.Context, args []string, getenv func(string) s
 			if t := whenOf(in); !t.IsZero() {
 				at = t.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", in.ID, in.Rule, in.Ticket, in.Message.Channel,
-				phone.Mask(in.Message.To), in.Last.Attempts, in.Last.Status, in.Last.Code, in.Last.Message, in.Last.UMID, at)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", cell(in.ID), cell(in.Rule), cell(in.Ticket), cell(string(in.Message.Channel)),
+				cell(phone.Mask(in.Message.To)), in.Last.Attempts, in.Last.Status, in.Last.Code, cell(in.Last.Message), cell(in.Last.UMID), at)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -184,6 +185,19 @@ func deliveriesCommand(ctx context.Context, args []string, getenv func(string) s
 	default:
 		return &exitError{2, errors.New("usage: bridge deliveries list [STATE] | bridge deliveries replay ID | bridge deliveries delete ID")}
 	}
+}
+
+// cell is s fit for one cell of a terminal table: the ticket id and 8x8's
+// message come from outside, and a control character (an escape sequence,
+// a newline, a tab) or a bidi override would redraw the operator's
+// terminal or forge a row. Each becomes "?".
+func cell(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r != ' ' && !unicode.IsGraphic(r) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // deliveryError names the delivery and the queue in what went wrong.

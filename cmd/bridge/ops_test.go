@@ -279,7 +279,9 @@ func TestDeliveriesCommand(t *testing.T) {
 	fake.Script(fake8x8.Response{Status: 404, Body: `{"code":1300,"message":"Not found"}`})
 	env := withRedis(t, baseEnv(t, fake))
 	b := start(t, env)
-	b.webhook(t, "/webhooks/zendesk/solved-sms", ticket("99", "solved", "", "9123 4567"), "")
+	// The ticket id comes from outside: its escape sequence and newline
+	// must not reach the operator's terminal.
+	b.webhook(t, "/webhooks/zendesk/solved-sms", ticket("99\x1b[2J\nforged row", "solved", "", "9123 4567"), "")
 	parked := awaitState(t, b, "parked", 1)
 	id := parked[0]["id"].(string)
 
@@ -288,8 +290,9 @@ func TestDeliveriesCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"deliveries", "list"}, getenv, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if s := out.String(); !strings.Contains(s, id) || !strings.Contains(s, "+6591****67") || !strings.Contains(s, "Not found") || strings.Contains(s, "+6591234567") {
-		t.Fatalf("deliveries list:\n%s", s)
+	if s := out.String(); !strings.Contains(s, id) || !strings.Contains(s, "+6591****67") || !strings.Contains(s, "Not found") || strings.Contains(s, "+6591234567") ||
+		!strings.Contains(s, "99?[2J?forged row") || strings.Count(s, "\n") != 2 {
+		t.Fatalf("deliveries list:\n%q", s)
 	}
 	out.Reset()
 	if err := run(context.Background(), []string{"deliveries", "replay", id}, getenv, nil, &out, io.Discard); err != nil {
