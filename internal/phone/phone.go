@@ -177,7 +177,7 @@ func clean(raw string) (digits string, international bool, err *Error) {
 	if s == "" {
 		return "", false, invalidPhone("empty")
 	}
-	if len(s) > maxInput {
+	if utf8.RuneCountInString(s) > maxInput {
 		return "", false, invalidPhone("too long")
 	}
 
@@ -186,7 +186,12 @@ func clean(raw string) (digits string, international bool, err *Error) {
 		switch {
 		case isDigit(r):
 			b.WriteRune(r)
-		case r == '+':
+		case unicode.IsDigit(r):
+			// Full-width digits from East Asian input methods, and the
+			// Arabic-Indic digits of Arabic and Persian: digits all the
+			// same, as phonenumbers reads them.
+			b.WriteByte('0' + digitValue(r))
+		case r == '+', r == '\uFF0B': // and the full-width plus
 			// A plus belongs before the country code, possibly inside
 			// brackets ("(+65) 9123 4567"), and nowhere else.
 			if international || b.Len() > 0 {
@@ -228,10 +233,28 @@ func clean(raw string) (digits string, international bool, err *Error) {
 func isSeparator(r rune) bool {
 	switch r {
 	case '.', '(', ')',
-		'-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212':
+		'-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212',
+		'\uFF0E', '\uFF08', '\uFF09', '\uFF0D': // full-width . ( ) -
 		return true
 	}
 	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
+}
+
+// digitValue is the value of a Unicode decimal digit (category Nd). Unicode
+// encodes each script's digits as a run of ten from 0 to 9, and runs of
+// the category table start at a 0, so the offset in the run gives it.
+func digitValue(r rune) byte {
+	for _, rg := range unicode.Nd.R16 {
+		if lo, hi := rune(rg.Lo), rune(rg.Hi); r >= lo && r <= hi {
+			return byte((r - lo) % 10)
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if lo, hi := rune(rg.Lo), rune(rg.Hi); r >= lo && r <= hi {
+			return byte((r - lo) % 10)
+		}
+	}
+	return 0
 }
 
 // refuseCharacter explains why s, which holds the not-allowed r, is refused.
