@@ -171,6 +171,17 @@ func TestAdminRoutes(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("right token (any case of Bearer): %d", rec.Code)
 	}
+	// A query Go would read in part is refused whole.
+	for _, q := range []string{"/deliveries?state=sent;limit=1", "/deliveries?state=%ZZ"} {
+		rec, body = serve(h, "GET", q, nil, http.Header{"Authorization": {"Bearer tok"}})
+		if rec.Code != 400 || body["error"] != "invalid_query" {
+			t.Fatalf("%s: %d %v", q, rec.Code, body)
+		}
+	}
+	rec, body = serve(newServer(t, q, "", true), "POST", "/test?send=1;to=%2B6591234567", strings.NewReader(solved), nil)
+	if rec.Code != 400 || body["error"] != "invalid_query" {
+		t.Fatalf("/test with a ; separator: %d %v", rec.Code, body)
+	}
 	rec, body = serve(h, "GET", "/deliveries?state=lost", nil, http.Header{"Authorization": {"Bearer tok"}})
 	if rec.Code != 400 || body["error"] != "invalid_state" {
 		t.Fatalf("unknown state: %d %v", rec.Code, body)

@@ -49,7 +49,11 @@ func Verify(secrets []string, timestamp, signature string, body []byte, now time
 		return fmt.Errorf("%w: %s is not an RFC 3339 time", ErrSignature, HeaderTimestamp)
 	}
 	if d := now.Sub(ts); d > maxSkew || d < -maxSkew {
-		return fmt.Errorf("%w: timestamp is %s away from now, more than the %s allowed", ErrSignature, d.Abs().Round(time.Second), maxSkew)
+		away := d.Abs().Round(time.Second).String()
+		if d.Abs() > 24*time.Hour { // a duration saturates at 292 years
+			away = "more than a day"
+		}
+		return fmt.Errorf("%w: timestamp is %s away from now, more than the %s allowed", ErrSignature, away, maxSkew)
 	}
 	for _, secret := range secrets {
 		if subtle.ConstantTimeCompare([]byte(Sign(secret, timestamp, body)), []byte(signature)) == 1 {

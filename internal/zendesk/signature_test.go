@@ -34,6 +34,7 @@ func TestVerify(t *testing.T) {
 		{"valid within skew", ts, good, body, now.Add(4 * time.Minute), true, ""},
 		{"timestamp too old", ts, good, body, now.Add(6 * time.Minute), false, "away from now"},
 		{"timestamp in the future", ts, good, body, now.Add(-6 * time.Minute), false, "away from now"},
+		{"timestamp far away", "0000-01-01T00:00:00Z", good, body, now, false, "timestamp is more than a day away from now"},
 		{"body changed", ts, good, []byte(`{"ticket":{"id":2}}`), now, false, "does not match"},
 		{"signed with another secret", ts, Sign("other", ts, body), body, now, false, "does not match"},
 		{"signed with Zendesk's test secret", ts, Sign(TestSigningSecret, ts, body), body, now, false, "Zendesk's fixed test secret"},
