@@ -234,7 +234,8 @@ func isSeparator(r rune) bool {
 	switch r {
 	case '.', '(', ')',
 		'-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212',
-		'\uFF0E', '\uFF08', '\uFF09', '\uFF0D': // full-width . ( ) -
+		'\uFF0E', '\uFF08', '\uFF09', '\uFF0D', // full-width . ( ) -
+		'\u30FC', '\u2015': // the long vowel mark Japanese input types for "-", and the horizontal bar
 		return true
 	}
 	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
@@ -365,7 +366,7 @@ func unknownCountry(c string) string {
 // into answers and logs, where numbers appear only masked. The first three
 // and last two digits stay, enough to tell one value from another;
 // "+65 9876 5432" shows as "+65 9••• ••32". Text with fewer than 7 digits
-// is returned as it is.
+// (of any script, as Normalize reads them) is returned as it is.
 func Hide(s string) string {
 	n := countDigits(s)
 	if n < 7 {
@@ -374,7 +375,7 @@ func Hide(s string) string {
 	var b strings.Builder
 	i := 0
 	for _, r := range s {
-		if isDigit(r) {
+		if unicode.IsDigit(r) {
 			i++
 			if i > 3 && i <= n-2 {
 				r = '•'
@@ -388,11 +389,33 @@ func Hide(s string) string {
 func countDigits(s string) int {
 	n := 0
 	for _, r := range s {
-		if isDigit(r) {
+		if unicode.IsDigit(r) {
 			n++
 		}
 	}
 	return n
+}
+
+// HideIfHolds is Hide when s holds the number e164 (its last seven digits,
+// in whatever script and with whatever separators), and s as it is
+// otherwise: a fire-once key made from the phone is masked, one made from
+// a ticket id of many digits stays readable.
+func HideIfHolds(s, e164 string) string {
+	tail := strings.TrimPrefix(e164, "+")
+	if len(tail) < 7 {
+		return s
+	}
+	tail = tail[len(tail)-7:]
+	var digits strings.Builder
+	for _, r := range s {
+		if unicode.IsDigit(r) {
+			digits.WriteByte('0' + digitValue(r))
+		}
+	}
+	if !strings.Contains(digits.String(), tail) {
+		return s
+	}
+	return Hide(s)
 }
 
 // clip shortens s for quoting in a reason.

@@ -36,7 +36,7 @@ type deliveryJSON struct {
 func toJSON(in queue.Info) deliveryJSON {
 	d := deliveryJSON{
 		ID: in.ID, State: string(in.State), Rule: in.Rule, Ticket: in.Ticket,
-		Channel: string(in.Message.Channel), To: phone.Mask(in.Message.To), Key: phone.Hide(in.Key),
+		Channel: string(in.Message.Channel), To: phone.Mask(in.Message.To), Key: maskKey(in.Key, in.Message.To),
 		Attempts: in.Last.Attempts, LastStatus: in.Last.Status, LastCode: in.Last.Code,
 		LastMessage: in.Last.Message, UMID: in.Last.UMID, AcceptedAt: in.AcceptedAt,
 	}
@@ -165,4 +165,14 @@ func notParked(err error) string {
 		return "this one is " + string(np.State)
 	}
 	return "this one is not"
+}
+
+// maskKey masks the value of a fire-once key ("rule/value") when it holds
+// the recipient's number, as a key made from the phone does.
+func maskKey(key, to string) string {
+	rule, value, ok := strings.Cut(key, "/")
+	if !ok {
+		return phone.HideIfHolds(key, to)
+	}
+	return rule + "/" + phone.HideIfHolds(value, to)
 }
