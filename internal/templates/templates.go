@@ -140,8 +140,10 @@ func (e *Engine) Parse(src string) (t *Template, err error) {
 // Missing lists, as dotted paths, the variables the template prints that
 // are absent (or null) in data, in order and once each: each prints
 // nothing, as in Zendesk, which is how a typo such as {{ ticket.lnk }}
-// goes unseen. A variable printed with a default filter, or inside a tag
-// such as {% if %}, may be absent on purpose and is not listed.
+// goes unseen. Only outputs that then print nothing are listed: a plain
+// variable, or one through filters that turn nothing into nothing (upcase,
+// truncate, ...). A variable printed with a default (or size, append...),
+// inside a tag such as {% if %}, or set by assign or capture, is not.
 func (t *Template) Missing(data map[string]any) []string {
 	var out []string
 	for _, path := range t.printed {
@@ -155,27 +157,55 @@ func (t *Template) Missing(data map[string]any) []string {
 }
 
 // printedPaths finds the {{ variable }} outputs at the top level of a
-// parsed template, with or without filters other than default.
+// parsed template that print nothing when the variable is absent.
 func printedPaths(root render.Node) [][]string {
 	seq, ok := root.(*render.SeqNode)
 	if !ok {
 		return nil
 	}
+	assigned := map[string]bool{}
 	var out [][]string
 	for _, n := range seq.Children {
-		o, ok := n.(*render.ObjectNode)
-		if !ok {
-			continue
-		}
-		expr, filters, _ := strings.Cut(o.Args, "|")
-		if strings.Contains(filters, "default") {
-			continue
-		}
-		if path := variablePath(strings.TrimSpace(expr)); path != nil {
-			out = append(out, path)
+		switch n := n.(type) {
+		case *render.TagNode:
+			if n.Name == "assign" {
+				name, _, _ := strings.Cut(n.Args, "=")
+				assigned[strings.TrimSpace(name)] = true
+			}
+		case *render.BlockNode:
+			if n.Name == "capture" {
+				assigned[strings.TrimSpace(n.Args)] = true
+			}
+		case *render.ObjectNode:
+			expr, filters, _ := strings.Cut(n.Args, "|")
+			if !emptyStaysEmpty(filters) {
+				continue
+			}
+			if path := variablePath(strings.TrimSpace(expr)); path != nil && !assigned[path[0]] {
+				out = append(out, path)
+			}
 		}
 	}
 	return out
+}
+
+// emptyStaysEmpty reports whether every filter of a chain ("upcase |
+// truncate: 20") prints nothing for nothing. Filters written with literal
+// strings are not split exactly, which only errs towards not listing.
+func emptyStaysEmpty(chain string) bool {
+	if strings.TrimSpace(chain) == "" {
+		return true
+	}
+	for f := range strings.SplitSeq(chain, "|") {
+		name, _, _ := strings.Cut(f, ":")
+		switch strings.TrimSpace(name) {
+		case "upcase", "downcase", "capitalize", "strip", "lstrip", "rstrip", "strip_html",
+			"strip_newlines", "escape", "escape_once", "url_encode", "truncate", "truncatewords":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Source returns the template text as written.

@@ -288,6 +288,11 @@ func TestMissing(t *testing.T) {
 		`{{ ticket.requester.name | default: "there" }}`:                            "",
 		"{% if ticket.requester %}{{ ticket.requester.name }}{% endif %}":           "",
 		"{{ ticket.id | append: ticket.nope }} {{ ticket.tags.size }} {{ 'text' }}": "ticket.tags.size",
+		// Filters that print something for nothing, and assigned names.
+		"{{ ticket.nope | size }} {{ ticket.nope | append: 'x' }}":                               "",
+		"{{ ticket.lnk | append: 'default' }} {{ ticket.via | upcase | truncate: 5 }}":           "ticket.via",
+		"{% assign who = ticket.nope | default: 'there' %}Hi {{ who }}":                          "",
+		"{% capture who %}{{ ticket.requester.name }}{% endcapture %}{{ who }} {{ ticket.lnk }}": "ticket.lnk",
 	} {
 		tpl, err := New().Parse(src)
 		if err != nil {
