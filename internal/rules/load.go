@@ -436,7 +436,7 @@ func (l *loader) when(f field, rule string) When {
 				continue
 			}
 			w.Fields[pf.key] = l.values(pf, rule, "when.fields."+pf.key, false)
-			if !strings.HasPrefix(pf.key, "ticket.") && !strings.Contains(pf.key, ".") {
+			if !strings.Contains(pf.key, ".") && pf.key != "ticket" {
 				l.warnings.add(pf.line, rule, "when.fields %q is a key at the top of the body; the ticket's fields are under ticket (ticket.%s)", pf.key, pf.key)
 			}
 		}
@@ -586,7 +586,9 @@ func (l *loader) waTemplate(f field, rule string) *WATemplate {
 		if waLanguage.MatchString(s) {
 			t.Language = s
 		} else if u := strings.Replace(s, "-", "_", 1); waLanguage.MatchString(u) {
-			l.problems.add(lf.line, rule, "whatsapp.template.language %q: write it %s, as WhatsApp does", s, u)
+			// A file that loaded with en-GB keeps loading; 8x8 gets en_GB.
+			t.Language = u
+			l.warnings.add(lf.line, rule, "whatsapp.template.language %q is sent as %s, as WhatsApp writes it; write it so", s, u)
 		} else {
 			l.problems.add(lf.line, rule, "whatsapp.template.language %q is not a language code such as en or en_GB", s)
 		}
