@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -223,6 +224,11 @@ func TestInboundAuthOptions(t *testing.T) {
 		if msg, _ := a.Body["message"].(string); a.Status != 401 || !strings.Contains(msg, "none of the 2 secrets") ||
 			!strings.Contains(msg, "webhook 01HZXK4T9S5N7Q2W8E3R6Y1U0P") {
 			t.Fatalf("signed with neither: %d %s", a.Status, a.Raw)
+		}
+		// An id that is not a plain one is not quoted back.
+		h.Set(zendesk.HeaderWebhookID, "<b>id</b> 01HZ")
+		if a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, h); a.Status != 401 || strings.Contains(fmt.Sprint(a.Body["message"]), "webhook") {
+			t.Fatalf("an unsafe webhook id: %d %s", a.Status, a.Raw)
 		}
 	})
 	t.Run("stale signature", func(t *testing.T) {

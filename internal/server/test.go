@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
 
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/notify"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
@@ -174,17 +175,22 @@ func (s *server) sendTest(c echo.Context, rule string, m sender.Message, to stri
 	m.ClientMessageID = "test-" + hex.EncodeToString(b[:]) // never the delivery's own id: claims nothing
 	res, err := s.Sender.Send(c.Request().Context(), m)
 	ts := &testSend{To: phone.Mask(to), Outcome: string(res.Outcome), ClientMessageID: m.ClientMessageID, UMID: res.UMID, Status: res.Status}
-	msg := "test message sent"
+	level, msg := zerolog.InfoLevel, "test message sent"
 	switch {
 	case err != nil:
 		ts.Code, ts.Message = res.Code, res.Message
-	case res.DryRun:
+		level, msg = zerolog.WarnLevel, "test message not sent"
+	case res.DryRun || s.DryRun:
 		ts.Outcome, ts.UMID = "dry_run", ""
 		ts.Message = "Dry run: nothing went to 8x8; set BRIDGE_8X8_API_KEY to send."
 		msg = "dry run: test message not sent"
 	}
-	s.Log.Info().Str("rule", rule).Bool("test_send", true).Str("to", phone.Mask(to)).Str("channel", string(m.Channel)).
-		Str("outcome", ts.Outcome).Str("umid", ts.UMID).Str("client_message_id", m.ClientMessageID).Msg(msg)
+	ev := s.Log.WithLevel(level).Str("rule", rule).Bool("test_send", true).Str("to", phone.Mask(to)).Str("channel", string(m.Channel)).
+		Str("outcome", ts.Outcome).Str("umid", ts.UMID).Str("client_message_id", m.ClientMessageID)
+	if err != nil {
+		ev = ev.Str("error", res.Message)
+	}
+	ev.Msg(msg)
 	return ts
 }
 

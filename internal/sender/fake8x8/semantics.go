@@ -30,8 +30,8 @@ var msisdn = regexp.MustCompile(`^\+?[1-9]\d{6,14}$`)
 //     Template, 3032 Invalid Template Name, 3036 Empty Template language and
 //     3041 Invalid Template parameter name what 8x8 answers.
 //
-// ok is false when the request is fine.
-func semantics(channel sender.Channel, body []byte) (r refusal, ok bool) {
+// refused is false when the request is fine.
+func semantics(channel sender.Channel, body []byte) (r refusal, refused bool) {
 	if channel == sender.SMS {
 		var m struct {
 			Text string `json:"text"`
