@@ -59,8 +59,7 @@ func Parse(file string, src []byte, o Options) (set *Set, err error) {
 	if err := l.problems.err(file); err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(l.warnings, func(a, b Problem) int { return a.Line - b.Line })
-	set.Warnings = l.warnings
+	set.Warnings = l.warnings.tidy()
 	return set, nil
 }
 

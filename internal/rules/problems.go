@@ -56,8 +56,13 @@ func (ps problems) err(file string) error {
 	if len(ps) == 0 {
 		return nil
 	}
+	return &LoadError{File: file, Problems: ps.tidy()}
+}
+
+// tidy orders ps by line, and says once what a mapping merged into
+// several places reported in each.
+func (ps problems) tidy() []Problem {
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
-	// A mapping merged into several places reports its problems once.
 	seen := map[Problem]bool{}
 	unique := ps[:0]
 	for _, p := range ps {
@@ -66,7 +71,7 @@ func (ps problems) err(file string) error {
 			unique = append(unique, p)
 		}
 	}
-	return &LoadError{File: file, Problems: unique}
+	return unique
 }
 
 // unknownKey words the problem of a key the schema does not have.
