@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unsafe"
 
 	"github.com/osteele/liquid/parser"
 	"github.com/osteele/liquid/render"
@@ -151,6 +152,16 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 // MaxOutput, as the library does, and errSlowPath when data holds a value
 // that the plan does not know how to print exactly like the library.
 func (p *plan) render(data map[string]any) (string, error) {
+	// A template that is one variable holding a string ("{{ticket.id}}",
+	// "{{ticket.requester.phone}}", the usual `to` and `once`) prints that
+	// string as it is: no buffer, no copy.
+	if len(p.steps) == 1 && p.steps[0].kind == stepLookup {
+		if v, ok := lookup(data, p.steps[0].path); ok {
+			if s, ok := v.(string); ok && len(s) <= MaxOutput {
+				return s, nil
+			}
+		}
+	}
 	w := planWriter{out: make([]byte, 0, min(p.size, MaxOutput))}
 	for _, s := range p.steps {
 		switch s.kind {
@@ -176,7 +187,9 @@ func (p *plan) render(data map[string]any) (string, error) {
 	if len(w.out) > MaxOutput {
 		return "", errTooLong
 	}
-	return string(w.out), nil
+	// w.out is this call's own and is not written again: the string can
+	// share its bytes rather than copy them.
+	return unsafe.String(unsafe.SliceData(w.out), len(w.out)), nil
 }
 
 // lookup follows path from data as the library's expression evaluator does.
