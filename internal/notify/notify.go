@@ -159,9 +159,10 @@ func render(set *rules.Set, r *rules.Rule, in Input, d *Decision) error {
 			return &Refusal{Code: "empty_text", Reason: "the WhatsApp text rendered empty"}
 		}
 	}
-	d.ID = newID()
 	if d.Once {
 		d.ID = d.Key.ID()
+	} else {
+		d.ID = newID()
 	}
 	m.ClientMessageID = ClientMessageID(d.ID, in.Now)
 	// What 8x8 would refuse for good (too long, a bad subaccount) is refused
@@ -179,7 +180,8 @@ func ClientMessageID(id string, now time.Time) string {
 	if len(id) > 32 {
 		id = id[:32]
 	}
-	return "zd-" + id + "-" + strconv.FormatInt(now.Unix(), 36)
+	var stamp [16]byte // base 36 of an int64: at most 14 characters
+	return "zd-" + id + "-" + string(strconv.AppendInt(stamp[:0], now.Unix(), 36))
 }
 
 func ticketID(data map[string]any) string {

@@ -441,7 +441,8 @@ func Mask(e164 string) string {
 		if len(e164) < head+minHidden+tail {
 			return strings.Repeat("*", len(e164))
 		}
-		return e164[:head] + strings.Repeat("*", len(e164)-head-tail) + e164[len(e164)-tail:]
+		const stars = "**********" // an E.164 number hides at most 9 digits
+		return e164[:head] + stars[:len(e164)-head-tail] + e164[len(e164)-tail:]
 	}
 
 	// The star count follows the length, within a bound: enough to show
