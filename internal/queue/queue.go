@@ -130,6 +130,8 @@ type Queue struct {
 	inspector *asynq.Inspector
 	name      string
 	now       func() time.Time
+	// options are Enqueue's options that are the same for every delivery.
+	options []asynq.Option
 }
 
 // New returns a queue named name on rdb. Several bridges may share one.
@@ -140,6 +142,13 @@ func New(rdb redis.UniversalClient, name string, now func() time.Time) *Queue {
 		inspector: asynq.NewInspectorFromRedisClient(rdb),
 		name:      name,
 		now:       now,
+		options: []asynq.Option{
+			asynq.Queue(name),
+			// The worker decides retry or park itself; asynq's own count
+			// must never archive a delivery that waits for a rate limit.
+			asynq.MaxRetry(1 << 30),
+			asynq.Timeout(2 * time.Minute),
+		},
 	}
 }
 
@@ -167,17 +176,13 @@ func (q *Queue) Enqueue(ctx context.Context, d Delivery, window time.Duration) (
 		return false, "", fmt.Errorf("encode delivery: %w", err)
 	}
 	task := asynq.NewTask(taskType, payload)
+	var opts [8]asynq.Option // q.options and the two below
+	n := copy(opts[:], q.options)
+	opts[n] = asynq.TaskID(d.ID)
+	// At least window from the claim; Enqueue releases it on time.
+	opts[n+1] = asynq.Retention(retention(window))
 	for range 3 {
-		_, err = q.client.EnqueueContext(ctx, task,
-			asynq.TaskID(d.ID),
-			asynq.Queue(q.name),
-			// The worker decides retry or park itself; asynq's own count
-			// must never archive a delivery that waits for a rate limit.
-			asynq.MaxRetry(1<<30),
-			asynq.Timeout(2*time.Minute),
-			// At least window from the claim; Enqueue releases it on time.
-			asynq.Retention(retention(window)),
-		)
+		_, err = q.client.EnqueueContext(ctx, task, opts[:n+2]...)
 		if err == nil {
 			return true, "", nil
 		}
