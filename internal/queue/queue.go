@@ -179,8 +179,16 @@ func (q *Queue) Enqueue(ctx context.Context, d Delivery, window time.Duration) (
 	var opts [8]asynq.Option // q.options and the two below
 	n := copy(opts[:], q.options)
 	opts[n] = asynq.TaskID(d.ID)
-	// At least window from the claim; Enqueue releases it on time.
-	opts[n+1] = asynq.Retention(retention(window))
+	// At least window from the claim; Enqueue releases it on time. The
+	// task is the claim, so a re-delivery of d's invocation must find it
+	// for dedupe.InvocationWindow too, even when the rule's window is
+	// shorter: asynq's janitor would otherwise delete it and the
+	// re-delivery would send again.
+	keep := window
+	if d.Invocation != "" {
+		keep = max(keep, dedupe.InvocationWindow)
+	}
+	opts[n+1] = asynq.Retention(retention(keep))
 	for range 3 {
 		_, err = q.client.EnqueueContext(ctx, task, opts[:n+2]...)
 		if err == nil {

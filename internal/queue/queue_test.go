@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/dedupe"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/redistest"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender"
 )
@@ -702,6 +703,15 @@ func TestSameInvocationStaysDuplicate(t *testing.T) {
 		}
 		obs.await(t, Sent)
 		settled(t, q, "d1", Sent)
+		// The task is the claim: asynq's janitor (on the real clock) must
+		// keep it for the invocation window, not the minute's once_for.
+		ti, err := q.inspector.GetTaskInfo(name, "d1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ti.Retention < dedupe.InvocationWindow {
+			t.Fatalf("asynq keeps the sent delivery for %s; want at least %s", ti.Retention, dedupe.InvocationWindow)
+		}
 		c.advance(2 * time.Minute)
 		if enqueue("inv-1") {
 			t.Fatal("a re-delivery of the same invocation fired again after once_for")
