@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -154,8 +155,8 @@ func deliveriesCommand(ctx context.Context, args []string, getenv func(string) s
 			if t := whenOf(in); !t.IsZero() {
 				at = t.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", cell(in.ID), cell(in.Rule), cell(in.Ticket), cell(string(in.Message.Channel)),
-				cell(phone.Mask(in.Message.To)), in.Last.Attempts, in.Last.Status, in.Last.Code, cell(in.Last.Message), cell(in.Last.UMID), at)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", cell(in.ID), cell(in.Rule), cell(in.Ticket), cell(string(in.Message.Channel)),
+				cell(phone.Mask(in.Message.To)), in.Last.Attempts, orDash(in.Last.Status), orDash(in.Last.Code), cell(in.Last.Message), cell(in.Last.UMID), at)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -252,4 +253,12 @@ func printConfig(stdout io.Writer) error {
 		return err
 	}
 	return tw.Flush()
+}
+
+// orDash shows a status or code, or "-" when there was none (0).
+func orDash(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
 }

@@ -77,6 +77,10 @@ func TestPermanentFailuresParkAndReplay(t *testing.T) {
 		byStatus[401]["last_code"].(float64) != 1200 || !strings.Contains(byStatus[200]["last_message"].(string), "Destination blocked") {
 		t.Fatalf("parked details: %v", byStatus)
 	}
+	// A REJECTED answer has no 8x8 code: null, not a code 0.
+	if code, listed := byStatus[200]["last_code"]; !listed || code != nil {
+		t.Fatalf("parked details: %v", byStatus)
+	}
 	if n := len(fake.Requests()); n != 3 {
 		t.Fatalf("%d requests for three permanent failures, want 3", n)
 	}

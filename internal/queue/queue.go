@@ -95,6 +95,10 @@ type Attempt struct {
 	Message  string    `json:"message,omitempty"`
 	UMID     string    `json:"umid,omitempty"`
 	At       time.Time `json:"at"`
+	// RateLimited counts 8x8's 429 answers in a row up to this attempt,
+	// this one included (0 when it was not a 429): waits for a rate limit
+	// are not attempts, so this is what their backoff grows with.
+	RateLimited int `json:"rate_limited,omitempty"`
 }
 
 // Info is a delivery as an operator sees it.
@@ -523,6 +527,16 @@ func (q *Queue) recordSent(firing string, rec []byte, now func() time.Time, retr
 func (q *Queue) sentBefore(ctx context.Context, firing string) ([]byte, bool) {
 	rec, err := q.rdb.Get(ctx, q.sentKey(firing)).Bytes()
 	return rec, err == nil
+}
+
+// lastAttempt is the record the previous attempt of delivery id wrote (zero
+// if none, or if the store does not answer).
+func (q *Queue) lastAttempt(ctx context.Context, id string) Attempt {
+	var a Attempt
+	if b, err := q.rdb.HGet(ctx, q.asynqKey("t:"+id), "result").Bytes(); err == nil {
+		_ = json.Unmarshal(b, &a)
+	}
+	return a
 }
 
 func (q *Queue) replayMark(ctx context.Context, id string, accepted time.Time) (replayMark, bool) {

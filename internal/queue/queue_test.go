@@ -157,10 +157,16 @@ func settled(t *testing.T, q *Queue, id string, want State) Info {
 
 func startWorker(t *testing.T, q *Queue, s Sender, p Policy) finishes {
 	t.Helper()
+	return startWorkerRand(t, q, s, p, func() float64 { return 0.5 })
+}
+
+// startWorkerRand is startWorker with the jitter's source of randomness.
+func startWorkerRand(t *testing.T, q *Queue, s Sender, p Policy, random func() float64) finishes {
+	t.Helper()
 	obs := finishes{ch: make(chan State, 16)}
 	w := NewWorker(WorkerOptions{
 		Queue: q, Sender: s, Policy: p, Concurrency: 4, RateLimit: 1000,
-		Log: zerolog.Nop(), Observer: obs, Rand: func() float64 { return 0.5 }, Now: time.Now,
+		Log: zerolog.Nop(), Observer: obs, Rand: random, Now: time.Now,
 		ShutdownTimeout: 2 * time.Second, Mask: func(string) string { return "masked" },
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -229,6 +235,52 @@ func TestRateLimitIsNotAnAttempt(t *testing.T) {
 			t.Fatalf("two Retry-After: 1 waits took %s, want at least 2s", waited)
 		}
 	})
+}
+
+// 429s without Retry-After are counted in a row on the delivery, so that
+// their backoff grows though they are no attempts.
+func TestRateLimitsInARowAreCounted(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		q := New(newClient(), name, time.Now)
+		limited := sender.Result{Outcome: sender.Retryable, Status: 429, Message: "Too Many Requests"}
+		beyond := limited
+		beyond.RetryAfter = 2 * time.Hour // past MaxAge: parks, showing the count
+		s := &scripted{answers: []sender.Result{limited, {Outcome: sender.Retryable, Status: 503}, limited, limited, beyond}}
+		obs := startWorkerRand(t, q, s, fastPolicy, func() float64 { return 0 }) // no waiting
+		if _, _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		obs.await(t, Parked)
+		in := settled(t, q, "d1", Parked)
+		// The 503 broke the first run of 429s and is the one attempt
+		// counted before the last.
+		if in.Last.Status != 429 || in.Last.RateLimited != 3 || in.Last.Attempts != 2 {
+			t.Fatalf("parked after 429s: %+v; want 3 rate limits in a row, 2 attempts", in.Last)
+		}
+	})
+}
+
+func TestRetryDelay(t *testing.T) {
+	t.Parallel()
+	p := Policy{Base: time.Second, MaxDelay: time.Hour}
+	one := func() float64 { return 1 }
+	cases := []struct {
+		name                 string
+		res                  sender.Result
+		attempt, rateLimited int
+		want                 time.Duration
+	}{
+		{"retry-after wins", sender.Result{Status: 429, RetryAfter: 7 * time.Second}, 5, 3, 7 * time.Second},
+		{"5xx grows with attempts", sender.Result{Status: 503}, 3, 0, 4 * time.Second},
+		{"429 grows with 429s in a row", sender.Result{Status: 429}, 1, 6, 32 * time.Second},
+		{"first 429", sender.Result{Status: 429}, 4, 1, time.Second},
+	}
+	for _, c := range cases {
+		if got := p.delay(c.res, c.attempt, c.rateLimited, one); got != c.want {
+			t.Errorf("%s: delay = %s, want %s", c.name, got, c.want)
+		}
+	}
 }
 
 func TestPermanentParksAndReplays(t *testing.T) {

@@ -214,6 +214,22 @@ func Backoff(attempt int, base, max time.Duration, random float64) time.Duration
 	return time.Duration(random * ceiling)
 }
 
+// delay is the wait before retrying after res, a retryable answer to the
+// given attempt: 8x8's Retry-After when it gave one, else a backoff that
+// grows with the attempts made, or for a 429 with the rateLimited answers in
+// a row (a rate limit is no failed attempt, and must not be retried at a
+// steady pace for hours).
+func (p Policy) delay(res sender.Result, attempt, rateLimited int, random func() float64) time.Duration {
+	if res.RetryAfter > 0 {
+		return res.RetryAfter
+	}
+	n := attempt
+	if res.Status == 429 {
+		n = rateLimited
+	}
+	return Backoff(n, p.Base, p.MaxDelay, random())
+}
+
 func (w *Worker) limiter(subaccount string) *rate.Limiter {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -276,6 +292,15 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		w.o.Observer.Attempted(d, res)
 	}
 	rec := Attempt{Attempts: attempt, Status: res.Status, Code: res.Code, Message: res.Message, UMID: res.UMID, At: w.o.Now()}
+	// A rate limit is a wait, not a failed attempt: its backoff grows with
+	// the 429s in a row instead, read from the last attempt's record.
+	rateLimited := res.Status == 429
+	if rateLimited {
+		rec.RateLimited = 1
+		if last := w.o.Queue.lastAttempt(ctx, d.ID); last.Status == 429 {
+			rec.RateLimited = last.RateLimited + 1
+		}
+	}
 	recJSON, _ := json.Marshal(rec) // plain fields: cannot fail
 	_, werr := t.ResultWriter().Write(recJSON)
 	ev := log.Info()
@@ -318,12 +343,7 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		return parked("%v", err)
 	}
 
-	// A rate limit is a wait, not a failed attempt.
-	rateLimited := res.Status == 429
-	delay := res.RetryAfter
-	if delay == 0 {
-		delay = Backoff(attempt, w.o.Policy.Base, w.o.Policy.MaxDelay, w.o.Rand())
-	}
+	delay := w.o.Policy.delay(res, attempt, rec.RateLimited, w.o.Rand)
 	if !replayed { // looked up lazily: it decides whether to park
 		mark, replayed = w.o.Queue.replayMark(ctx, d.ID, d.AcceptedAt)
 	}

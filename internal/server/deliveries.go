@@ -16,17 +16,21 @@ import (
 
 // deliveryJSON is a delivery as the operator sees it.
 type deliveryJSON struct {
-	ID            string     `json:"id"`
-	State         string     `json:"state"`
-	Rule          string     `json:"rule"`
-	Ticket        string     `json:"ticket"`
-	Channel       string     `json:"channel"`
-	To            string     `json:"to"`
-	Key           string     `json:"key,omitempty"`
-	Attempts      int        `json:"attempts"`
-	LastStatus    int        `json:"last_status"`
-	LastCode      int        `json:"last_code"`
-	LastMessage   string     `json:"last_message"`
+	ID       string `json:"id"`
+	State    string `json:"state"`
+	Rule     string `json:"rule"`
+	Ticket   string `json:"ticket"`
+	Channel  string `json:"channel"`
+	To       string `json:"to"`
+	Key      string `json:"key,omitempty"`
+	Attempts int    `json:"attempts"`
+	// LastStatus is null when the last attempt got no HTTP answer (a
+	// timeout), LastCode when 8x8 gave no error code (a REJECTED state).
+	LastStatus  *int   `json:"last_status"`
+	LastCode    *int   `json:"last_code"`
+	LastMessage string `json:"last_message"`
+	// RateLimited counts the 429s in a row that the last attempt ended.
+	RateLimited   int        `json:"rate_limited,omitempty"`
 	UMID          string     `json:"umid,omitempty"`
 	AcceptedAt    time.Time  `json:"accepted_at"`
 	ParkedAt      *time.Time `json:"parked_at,omitempty"`
@@ -37,8 +41,8 @@ func toJSON(in queue.Info) deliveryJSON {
 	d := deliveryJSON{
 		ID: in.ID, State: string(in.State), Rule: in.Rule, Ticket: in.Ticket,
 		Channel: string(in.Message.Channel), To: phone.Mask(in.Message.To), Key: maskKey(in.Key, in.Message.To),
-		Attempts: in.Last.Attempts, LastStatus: in.Last.Status, LastCode: in.Last.Code,
-		LastMessage: in.Last.Message, UMID: in.Last.UMID, AcceptedAt: in.AcceptedAt,
+		Attempts: in.Last.Attempts, LastStatus: unlessZero(in.Last.Status), LastCode: unlessZero(in.Last.Code),
+		LastMessage: in.Last.Message, RateLimited: in.Last.RateLimited, UMID: in.Last.UMID, AcceptedAt: in.AcceptedAt,
 	}
 	if !in.ParkedAt.IsZero() {
 		d.ParkedAt = &in.ParkedAt
@@ -47,6 +51,15 @@ func toJSON(in queue.Info) deliveryJSON {
 		d.NextAttemptAt = &in.NextAttemptAt
 	}
 	return d
+}
+
+// unlessZero is n, or nil for 0: neither an HTTP status nor an 8x8 code is
+// ever 0, so 0 means there was none.
+func unlessZero(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
 }
 
 func (s *server) listDeliveries(c echo.Context) error {
