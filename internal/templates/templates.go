@@ -75,6 +75,11 @@ func New() *Engine {
 	// rendering time), panics when the length is shorter than the ellipsis
 	// or over 1000, and does not count across newlines.
 	e.RegisterFilter("truncate", truncate)
+	// Its arithmetic is done in floats: see arith.go.
+	e.RegisterFilter("plus", plus)
+	e.RegisterFilter("minus", minus)
+	e.RegisterFilter("times", times)
+	e.RegisterFilter("modulo", modulo)
 	return &Engine{liquid: e, filters: map[string]bool{}}
 }
 

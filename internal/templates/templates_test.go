@@ -28,6 +28,11 @@ func TestRender(t *testing.T) {
 		{"Ticket #{{ticket.id}}", "Ticket #8447388090494"},
 		{"{{ ticket.id_text }} {{ ticket.score }}", "12345 1.50"},
 		{"{{ ticket.id_text | plus: 1 }}", "12346"},
+		// Integers stay exact integers, as in Shopify, not 8.447388090495e+12.
+		{"{{ ticket.id | plus: 1 }} {{ ticket.id | minus: 1 }} {{ ticket.id | times: 10 }}", "8447388090495 8447388090493 84473880904940"},
+		{"{{ 9007199254740993 | plus: 0 }} {{ ticket.id | modulo: 1000 }} {{ -7 | modulo: 3 }}", "9007199254740993 494 -1"},
+		{"{{ ticket.score | plus: 1 }} {{ 5 | times: 0.5 }} {{ nothing | plus: 1 }}", "2.5 2.5 1"},
+		{"{{ 9223372036854775807 | plus: 1 }}", "9.223372036854776e+18"}, // beyond int64: floats, as before
 		{"{{ ticket.title }}", "{{ 7 | plus: 1 }} {% if true %}x{% endif %}"},
 		{"{{ ticket.requester.first_name | capitalize | default: 'there' }}", "Ann"},
 		{"{{ ticket.requester.last_name | default: 'there' }}", "there"},
@@ -105,7 +110,9 @@ func TestRenderErrors(t *testing.T) {
 		want string
 	}{
 		{"{{ 5 | divided_by: ticket.n }}", ticket(map[string]any{"n": int64(0)}), `error applying filter "divided_by" ("division by zero") in {{ 5 | divided_by: ticket.n }}`},
-		{"a\n{{ ticket.t | times: 2 }}", ticket(map[string]any{"t": "abc"}), `line 2: can't convert string(abc) to type float64 in {{ ticket.t | times: 2 }}`},
+		{"{{ 7 | modulo: ticket.n }}", ticket(map[string]any{"n": "0"}), `error applying filter "modulo" ("division by zero") in {{ 7 | modulo: ticket.n }}`},
+		{"{{ 7.5 | modulo: ticket.n }}", ticket(map[string]any{"n": 0.0}), `error applying filter "modulo" ("division by zero") in {{ 7.5 | modulo: ticket.n }}`},
+		{"a\n{{ ticket.t | times: 2 }}", ticket(map[string]any{"t": "abc"}), `line 2: error applying filter "times" ("can't convert string(abc) to type float64") in {{ ticket.t | times: 2 }}`},
 		// tablerow panics when its writer fails; Render turns it into the error.
 		{"{% tablerow i in (1..1000) %}{{ ticket.title }}{% endtablerow %}", ticket(map[string]any{"title": strings.Repeat("x", 100)}), "the rendered text is longer than 65536 bytes"},
 		{"{% for i in (1..1000) %}{{ ticket.title }}{% endfor %}", ticket(map[string]any{"title": strings.Repeat("x", 100)}), "the rendered text is longer than 65536 bytes"},
@@ -139,7 +146,7 @@ func TestCheck(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"{{ ticket.id | truncate: 1, 2, 3 }}", `error applying filter "truncate" ("wrong number of arguments (given 3, expected 2)") in {{ ticket.id | truncate: 1, 2, 3 }} (rendering with an empty ticket)`},
 		{"{{ 5 | divided_by: 0 }}", `error applying filter "divided_by" ("division by zero") in {{ 5 | divided_by: 0 }} (rendering with an empty ticket)`},
-		{"{% if ticket.id %}{{ ticket.title | times: 2 }}{% endif %}", `can't convert string(Printer on fire) to type float64 in {% if ticket.id %} (rendering with a sample ticket)`},
+		{"{% if ticket.id %}{{ ticket.title | times: 2 }}{% endif %}", `error applying filter "times" ("can't convert string(Printer on fire) to type float64") in {% if ticket.id %} (rendering with a sample ticket)`},
 		{`{% if ticket.tags %}{{ ticket.tags | join: ", " | times: 2 }}{% endif %}`, `can't convert string(vip notify_customer_sms) to type []interface {} in {% if ticket.tags %} (rendering with a sample ticket)`},
 	} {
 		tpl, err := e.Parse(tc.src)
