@@ -189,14 +189,26 @@ func norm(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 func fieldMatches(v any, want []string) bool {
 	if items, ok := v.([]any); ok {
-		for _, item := range items {
-			if slices.Contains(want, norm(zendesk.Text(item))) {
-				return true
-			}
-		}
+		return slices.ContainsFunc(items, func(item any) bool { return oneOf(norm(zendesk.Text(item)), want) })
+	}
+	return oneOf(norm(zendesk.Text(v)), want)
+}
+
+// oneOf says whether got is one of want, where a number equals the same
+// number written another way: a field sent as 12345.0 or "12345" matches
+// `12345`, and 1.5 matches `1.50`.
+func oneOf(got string, want []string) bool {
+	if slices.Contains(want, got) {
+		return true
+	}
+	n, ok := zendesk.Decimal(got)
+	if !ok {
 		return false
 	}
-	return slices.Contains(want, norm(zendesk.Text(v)))
+	return slices.ContainsFunc(want, func(w string) bool {
+		m, ok := zendesk.Decimal(w)
+		return ok && m == n
+	})
 }
 
 // display is a field value as a reason shows it: a list with its items

@@ -409,6 +409,8 @@ func TestMatch(t *testing.T) {
 	full, _ := set.Rule("full")
 	for _, tc := range []struct{ name, body, reason string }{
 		{"all hold", `{"ticket": {"status": "Solved", "tags": "VIP notify_customer_sms", "priority": "HIGH", "group_id": 360001}}`, ""},
+		{"a number written another way", `{"ticket": {"status": "solved", "tags": "vip notify_customer_sms", "priority": "high", "group_id": 360001.0}}`, ""},
+		{"a number with an exponent", `{"ticket": {"status": "solved", "tags": "vip notify_customer_sms", "priority": "high", "group_id": 3.60001e5}}`, ""},
 		{"tags as array, id as string", `{"ticket": {"status": " closed ", "tags": ["gold", "Notify_Customer_SMS"], "priority": "urgent", "group_id": "360001"}}`, ""},
 		{"wrong status", `{"ticket": {"status": "open", "tags": "vip notify_customer_sms", "priority": "high", "group_id": 360001}}`,
 			"status is open, wanted one of solved, closed"},

@@ -191,6 +191,9 @@ func TestRulesTestMalformedFiles(t *testing.T) {
 		{"numbers meant as text", head + "    ticket: {ticket: {id: 0012, requester: {phone: +6591234567}}}\n    expect: {a: {matched: false}}\n", []string{
 			`4: test "t": ticket: 0012 reads as a number in YAML, and would arrive as 10; quote it: "0012"`,
 			`4: test "t": ticket: +6591234567 reads as a number in YAML, and would arrive as 6591234567; quote it: "+6591234567"`}},
+		{"decimals written as a body would not send them", head + "    ticket: {ticket: {id: 1, amount: 12345.0, rate: 1.50, ok: 1.5, sci: 1e3}}\n    expect: {a: {matched: false}}\n", []string{
+			`4: test "t": ticket: 12345.0 reads as a number in YAML, and would arrive as 12345; quote it: "12345.0"`,
+			`4: test "t": ticket: 1.50 reads as a number in YAML, and would arrive as 1.5; quote it: "1.50"`}},
 		{"ticket not a body", head + "    ticket: [1]\n    expect: {a: {matched: false}}\n", []string{
 			`4: test "t": ticket must be the body Zendesk would send, a mapping like {ticket: {id: "123", status: solved}}`}},
 		{"rules file missing", "rules_file: nope.yaml\ntests:\n  - name: t\n    ticket: {ticket: {id: \"1\"}}\n    expect: {a: {matched: false}}\n", []string{

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -364,8 +365,12 @@ func numbersMeantAsText(n ast.Node) []ast.Node {
 			for _, item := range v.Values {
 				walk(item)
 			}
-		case *ast.IntegerNode, *ast.FloatNode:
+		case *ast.IntegerNode:
 			if s := v.GetToken().Value; leadingSignOrZero.MatchString(s) {
+				out = append(out, v)
+			}
+		case *ast.FloatNode:
+			if s := v.GetToken().Value; leadingSignOrZero.MatchString(s) || !sameDecimal(s, v.Value) {
 				out = append(out, v)
 			}
 		}
@@ -374,6 +379,18 @@ func numbersMeantAsText(n ast.Node) []ast.Node {
 		walk(n)
 	}
 	return out
+}
+
+// sameDecimal says whether the number written as text in a JSON body
+// would render as YAML's float f renders: "1.5" does, "12345.0" and "1.50"
+// do not (a body keeps them as written, YAML makes them 12345 and 1.5).
+func sameDecimal(text string, f float64) bool {
+	if strings.ContainsAny(text, "eE") { // a body writes these out too
+		if d, ok := zendesk.Decimal(text); ok {
+			text = d
+		}
+	}
+	return text == strconv.FormatFloat(f, 'f', -1, 64)
 }
 
 var leadingSignOrZero = regexp.MustCompile(`^(\+|-?0[0-9xXoObB_])`)

@@ -104,14 +104,22 @@ func describe(first byte) string {
 }
 
 // numbers replaces each json.Number in v, in place: integers that fit become
-// int64, anything else keeps its exact text as a string.
+// int64, anything else keeps its exact text as a string; a number written
+// with an exponent is first written out ("1.2345e4" is 12345, "1.5e-3" is
+// "0.0015"), so that it renders as people write numbers.
 func numbers(v any) any {
 	switch t := v.(type) {
 	case json.Number:
-		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
+		s := string(t)
+		if strings.ContainsAny(s, "eE") {
+			if plain, ok := Decimal(s); ok {
+				s = plain
+			}
+		}
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return i
 		}
-		return string(t)
+		return s
 	case map[string]any:
 		for k, item := range t {
 			t[k] = numbers(item)
@@ -250,4 +258,69 @@ func Text(v any) string {
 		return sb.String()
 	}
 	return fmt.Sprint(v)
+}
+
+// maxDecimalDigits bounds what Decimal writes out: "1e999999999" is kept as
+// it was written rather than turned into a billion zeros.
+const maxDecimalDigits = 40
+
+// Decimal writes a JSON number without an exponent and without zeros that
+// do not count (leading ones, and trailing ones after the point): "1.2345e4"
+// is "12345", "12345.0" is "12345", "-1.50E-1" is "-0.15". Two numbers are
+// equal when their Decimal forms are. ok is false for text that is not a
+// JSON number, or that would take more than 40 digits to write out.
+func Decimal(s string) (string, bool) {
+	neg := strings.HasPrefix(s, "-")
+	rest := strings.TrimPrefix(s, "-")
+	mant, exp := rest, 0
+	if i := strings.IndexAny(rest, "eE"); i >= 0 {
+		e, err := strconv.Atoi(strings.TrimPrefix(rest[i+1:], "+"))
+		if err != nil || e > maxDecimalDigits || e < -maxDecimalDigits {
+			return "", false
+		}
+		mant, exp = rest[:i], e
+	}
+	whole, frac, _ := strings.Cut(mant, ".")
+	if whole == "" || (len(whole) > 1 && whole[0] == '0') || !allDigits(whole) || !allDigits(frac) ||
+		(strings.Contains(mant, ".") && frac == "") {
+		return "", false
+	}
+	digits := whole + frac
+	point := len(whole) + exp // digits[:point] is the integer part
+	trimmed := strings.TrimLeft(digits, "0")
+	point -= len(digits) - len(trimmed)
+	digits = strings.TrimRight(trimmed, "0")
+	if digits == "" {
+		return "0", true
+	}
+	if max(point, len(digits)-point, len(digits)) > maxDecimalDigits {
+		return "", false
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	switch {
+	case point <= 0:
+		b.WriteString("0.")
+		b.WriteString(strings.Repeat("0", -point))
+		b.WriteString(digits)
+	case point >= len(digits):
+		b.WriteString(digits)
+		b.WriteString(strings.Repeat("0", point-len(digits)))
+	default:
+		b.WriteString(digits[:point])
+		b.WriteByte('.')
+		b.WriteString(digits[point:])
+	}
+	return b.String(), true
+}
+
+func allDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -11,6 +11,7 @@ func TestDecodeBodyValues(t *testing.T) {
 	  "ticket": {
 	    "id": 8447388090494, "id_text": "8447388090494", "small": 12345, "negative": -7,
 	    "score": 1.50, "exp": 1e3, "huge": 123456789012345678901234567890,
+	    "sci": 1.2345e4, "tiny": 1.5e-3, "far": 1e999999999, "whole": 12345.0,
 	    "title": "Printer \u00e9 on fire", "solved": true, "due": null,
 	    "tags": ["VIP", "gold"],
 	    "requester": {"phone": "+65 9123 4567", "name": "Ann"}
@@ -26,7 +27,11 @@ func TestDecodeBodyValues(t *testing.T) {
 		"ticket.small":           int64(12345),
 		"ticket.negative":        int64(-7),
 		"ticket.score":           "1.50",
-		"ticket.exp":             "1e3",
+		"ticket.exp":             int64(1000),
+		"ticket.sci":             int64(12345),
+		"ticket.tiny":            "0.0015",
+		"ticket.far":             "1e999999999",
+		"ticket.whole":           "12345.0", // the form a decimal field was sent in
 		"ticket.huge":            "123456789012345678901234567890",
 		"ticket.title":           "Printer é on fire",
 		"ticket.solved":          true,
@@ -46,6 +51,24 @@ func TestDecodeBodyValues(t *testing.T) {
 		v, _ := Lookup(data, path)
 		if got := Text(v); got != want {
 			t.Errorf("Text(%s) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+func TestDecimal(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"12345": "12345", "12345.0": "12345", "1.2345e4": "12345", "1.2345E+4": "12345",
+		"-1.50E-1": "-0.15", "0.000": "0", "-0": "0", "0.5": "0.5", "1e-3": "0.001",
+		"1.20e1": "12", "100": "100", "1e2": "100", "8447388090494": "8447388090494",
+	} {
+		if got, ok := Decimal(in); !ok || got != want {
+			t.Errorf("Decimal(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "-", "abc", "1.", ".5", "01", "1e", "1e999999999", "1e-41", "+1", "1.2.3", "1x", "9e40"} {
+		if got, ok := Decimal(in); ok {
+			t.Errorf("Decimal(%q) = %q, want not ok", in, got)
 		}
 	}
 }
