@@ -95,6 +95,10 @@ func checkRules(file string, stdout io.Writer) error {
 			return err
 		}
 	}
+	if len(set.Rules) == 0 { // loads, but every webhook will answer no_match
+		_, err = fmt.Fprintf(stdout, "%s: OK, no rules: every webhook will be answered no_match and nothing sent\n", file)
+		return err
+	}
 	_, err = fmt.Fprintf(stdout, "%s: OK, %d %s (%s)\n", file, len(set.Rules), noun, strings.Join(parts, ", "))
 	return err
 }

@@ -331,6 +331,16 @@ func TestRulesCheckCommand(t *testing.T) {
 	if !strings.Contains(out.String(), "OK, 2 rules") || strings.Contains(out.String(), "warning") {
 		t.Fatalf("summary: %s", out.String())
 	}
+	// No rules loads, and says what it means.
+	empty := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(empty, []byte("version: 1\nrules: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"rules", "check", empty}, getenv, nil, &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), "OK, no rules: every webhook will be answered no_match") {
+		t.Fatalf("rules: []: %v %s", err, out.String())
+	}
 	// A likely mistake is shown, and the check still passes: it loads.
 	out.Reset()
 	odd := filepath.Join(t.TempDir(), "odd.yaml")

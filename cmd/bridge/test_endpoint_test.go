@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -97,6 +99,10 @@ func TestTestEndpointNeedsAdminTokenAndSendsToTestNumber(t *testing.T) {
 		if a.Body["sent"] != float64(1) || send["client_message_id"] != sent["clientMessageId"] {
 			t.Fatalf("the answer's count or clientMessageId is not what was sent (%v): %s", sent["clientMessageId"], a.Raw)
 		}
+		// The body shown is the body sent, id included.
+		if body, _ := json.Marshal(ruleResults(a)["solved-sms"]["body"]); !bytes.Contains(body, []byte(`"clientMessageId":"`+sent["clientMessageId"].(string)+`"`)) {
+			t.Fatalf("/test shows a body with another clientMessageId than it sent (%v): %s", sent["clientMessageId"], body)
+		}
 	}
 	// Nothing was claimed: the real webhook still queues.
 	if a := b.webhook(t, "/webhooks/zendesk/solved-sms", body, ""); ruleResults(a)["solved-sms"]["result"] != "queued" {
@@ -186,9 +192,17 @@ func TestStartupStoreCheck(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	b := start(t, map[string]string{"BRIDGE_ADDR": "127.0.0.1:0", "BRIDGE_RULES_FILE": "testdata/rules.yaml",
-		"BRIDGE_REDIS_URL": "redis://:hunter2@" + addr + "/0"})
+		"BRIDGE_REDIS_URL": "redis://:hunter2@" + addr + "/0", "BRIDGE_ADMIN_TOKEN": testAdmin})
 	b.logs.await(t, "store unreachable at startup: webhooks answer 503 and /readyz is 503 until Redis answers; the bridge keeps trying")
-	if strings.Contains(b.logs.String(), "hunter2") {
-		t.Fatalf("the password reached the log:\n%s", b.logs)
+	// /test still shows what the rules would do; only whether a rule
+	// already fired is unknown.
+	a := b.admin(t, http.MethodPost, "/test", ticket("63", "solved", "", "9123 4567"))
+	r := ruleResults(a)["solved-sms"]
+	if a.Status != http.StatusOK || r["matched"] != true || r["body"] == nil || r["fired_state"] != "unknown" || r["already_fired"] != nil ||
+		!strings.Contains(fmt.Sprint(r["warning"]), "store does not answer") {
+		t.Fatalf("/test with the store down: %d %s", a.Status, a.Raw)
+	}
+	if strings.Contains(b.logs.String(), "hunter2") || strings.Contains(a.Raw, "hunter2") {
+		t.Fatalf("the password reached the log or an answer:\n%s\n%s", b.logs, a.Raw)
 	}
 }

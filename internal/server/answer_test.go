@@ -12,7 +12,7 @@ func TestAnswerIsJSONMarshal(t *testing.T) {
 	for name, a := range map[string]webhookAnswer{
 		"nothing":  {},
 		"no rules": {Ticket: "1", Rules: []ruleResult{}, Result: "no_match", Message: "No rule matched this ticket; nothing was queued."},
-		"all fields": {Ticket: "{{ticket.id}}", Result: "accepted", Message: "1 queued, 1 already sent or queued, 1 skipped.",
+		"all fields": {Ticket: "{{ticket.id}}", Result: "accepted", Message: "1 queued, 1 duplicate (already fired), 1 skipped.",
 			Warning: "The body holds <placeholders> & \"quotes\"\n", Rules: []ruleResult{
 				{Rule: "solved-sms", Result: "queued", Delivery: "0123456789abcdef0123456789abcdef", Channel: "sms", To: "+65•••••567"},
 				{Rule: "wa", Result: "duplicate", Delivery: "fedc", Channel: "whatsapp", To: "+44•••••123", Reason: "already \u2028 sent \xff"},

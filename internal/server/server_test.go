@@ -124,6 +124,11 @@ func TestStoreLostMidWebhook(t *testing.T) {
 	if len(rs) != 1 || rs[0].(map[string]any)["result"] != "queued" || len(q.stored) != 1 {
 		t.Fatalf("rules %v, stored %d", rs, len(q.stored))
 	}
+	// Lost from the first rule: no empty list that reads as "no rules".
+	rec, body = serve(newServer(t, &flakyQueue{n: 0}, "", true), "POST", "/webhooks/zendesk", strings.NewReader(solved), nil)
+	if _, listed := body["rules"]; rec.Code != 503 || listed {
+		t.Fatalf("store lost at once: %d %s", rec.Code, rec.Body)
+	}
 }
 
 // A 400 says what the admin can do about the body they wrote.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/notify"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/queue"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/rules"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/sender"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/zendesk"
@@ -116,6 +117,7 @@ func (s *server) test(c echo.Context) error {
 	ctx := c.Request().Context()
 	out := make([]testRule, 0, len(decisions))
 	matched, sent := 0, 0
+	var storeErr error
 	for _, d := range decisions {
 		tr := testRule{Rule: d.Rule, Matched: d.Matched, Reason: d.Why}
 		if d.Matched {
@@ -129,6 +131,11 @@ func (s *server) test(c echo.Context) error {
 		}
 		if d.Ready() {
 			m := d.Message
+			if send {
+				// The body shown is the one sent: with its own id, never
+				// the delivery's, so that it claims nothing.
+				m.ClientMessageID = testMessageID()
+			}
 			tr.Channel, tr.To = string(m.Channel), m.To
 			url, b, err := s.Requester.Request(m)
 			if err != nil {
@@ -142,12 +149,19 @@ func (s *server) test(c echo.Context) error {
 			}
 			if d.Once {
 				tr.OnceKey, tr.DeliveryID = d.Key.String(), d.ID
-				state, fired, err := s.Queue.Fired(ctx, d.ID, d.Window)
-				if err != nil {
-					return storeUnavailable("The store does not answer, so whether the rule already fired is unknown.")
+				// Without the store the rest of the test still stands:
+				// only whether it fired is unknown (asked once).
+				if storeErr == nil {
+					var state queue.State
+					var fired bool
+					if state, fired, storeErr = s.Queue.Fired(ctx, d.ID, d.Window); storeErr == nil {
+						tr.AlreadyFired, tr.FiredState = &fired, string(state)
+					}
 				}
-				tr.AlreadyFired = &fired
-				tr.FiredState = string(state)
+				if storeErr != nil {
+					tr.FiredState = "unknown"
+					tr.Warning = joinSentences(tr.Warning, "The store does not answer ("+storeError(storeErr)+"), so whether this rule already fired is unknown.")
+				}
 			}
 			if send {
 				tr.Send = s.sendTest(c, d.Rule, m, testTo)
@@ -166,13 +180,26 @@ func (s *server) test(c echo.Context) error {
 	})
 }
 
+// testMessageID is the clientMessageId of a test send: never a delivery's
+// own, so a test claims nothing.
+func testMessageID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "test-" + hex.EncodeToString(b[:])
+}
+
+// joinSentences joins two sentences, either of which may be empty.
+func joinSentences(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + " " + b
+}
+
 // sendTest sends m to the test number at once, outside the queue: it claims
 // no fire-once key, and the answer shows what 8x8 said.
 func (s *server) sendTest(c echo.Context, rule string, m sender.Message, to string) *testSend {
 	m.To = to
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	m.ClientMessageID = "test-" + hex.EncodeToString(b[:]) // never the delivery's own id: claims nothing
 	res, err := s.Sender.Send(c.Request().Context(), m)
 	ts := &testSend{To: phone.Mask(to), Outcome: string(res.Outcome), ClientMessageID: m.ClientMessageID, UMID: res.UMID, Status: res.Status}
 	level, msg := zerolog.InfoLevel, "test message sent"

@@ -95,8 +95,12 @@ func (s *server) webhook(c echo.Context) error {
 		// queued the delivery all the same: the answer must not say it
 		// did not. Zendesk's retry is safe either way (fire-once).
 		log(s.Log.Error()).Str("outcome", outcome).Str("reason", storeError(err)).Msg("webhook not confirmed: store unavailable")
-		return storeUnavailable("The bridge's store did not answer, so this webhook is not confirmed. Zendesk's retry is safe: "+
-			"a delivery the store took before it stopped answering is answered as a duplicate then, and the rest is queued.").with("rules", results)
+		e := storeUnavailable("The bridge's store did not answer, so this webhook is not confirmed. Zendesk's retry is safe: " +
+			"a delivery the store took before it stopped answering is answered as a duplicate then, and the rest is queued.")
+		if len(results) > 0 { // the rules settled before the store stopped answering
+			e = e.with("rules", results)
+		}
+		return e
 	}
 
 	// bodyWarning only where nothing was queued: rules may read any path of
@@ -108,7 +112,7 @@ func (s *server) webhook(c echo.Context) error {
 		answer.Message = "No rule matched this ticket; nothing was queued."
 	case counts.queued+counts.duplicate > 0:
 		status, outcome, answer.Result = http.StatusAccepted, "accepted", "accepted"
-		answer.Message = strconv.Itoa(counts.queued) + " queued, " + strconv.Itoa(counts.duplicate) + " already sent or queued, " +
+		answer.Message = strconv.Itoa(counts.queued) + " queued, " + strconv.Itoa(counts.duplicate) + " duplicate (already fired), " +
 			strconv.Itoa(len(results)-counts.queued-counts.duplicate) + " skipped."
 	default:
 		outcome = "unusable"
