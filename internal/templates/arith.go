@@ -11,12 +11,31 @@ import (
 
 // osteele/liquid does plus, minus, times and modulo in float64, so a
 // ticket id plus one prints as "8.447388090495e+12" and loses digits past
-// 2^53. These follow Shopify: two integers (a number in the template, a
-// ticket's integer, or a string that is one) give an integer, exactly;
-// anything else is done in floats as before. modulo by zero is an error,
-// like divided_by's, rather than "NaN" in a customer's message.
+// 2^53; its divided_by truncates a float dividend when the divisor is an
+// integer (10.5 / 2 = 5) and refuses a divisor sent as text ("2"). These
+// follow Shopify: two integers (a number in the template, a ticket's
+// integer, or a string that is one) give an integer, exactly (division
+// rounds toward zero); anything else is done in floats. modulo by zero is
+// an error, like divided_by's, rather than "NaN" in a customer's message.
 
 var errDivisionByZero = errors.New("division by zero")
+
+// errNoDivisor is a division by a value the ticket does not have (a
+// missing or empty field). It fails that render, like a division by zero,
+// but says it is the data's doing, so that Check does not refuse a
+// template that divides by a field at load, where every field is missing.
+var errNoDivisor = errors.New("the divisor is empty: the ticket has no value for it")
+
+// divisor refuses the divisors no division can use.
+func divisor(b any) error {
+	if b == nil || b == "" {
+		return errNoDivisor
+	}
+	if y, ok := integer(b); ok && y == 0 {
+		return errDivisionByZero
+	}
+	return nil
+}
 
 func plus(a, b any) (any, error) {
 	return arithmetic(a, b, func(x, y int64) (int64, bool) {
@@ -43,8 +62,8 @@ func times(a, b any) (any, error) {
 }
 
 func modulo(a, b any) (any, error) {
-	if y, ok := integer(b); ok && y == 0 {
-		return nil, errDivisionByZero
+	if err := divisor(b); err != nil {
+		return nil, err
 	}
 	return arithmetic(a, b, func(x, y int64) (int64, bool) {
 		if y == -1 {
@@ -56,6 +75,20 @@ func modulo(a, b any) (any, error) {
 			return 0, errDivisionByZero
 		}
 		return math.Mod(x, y), nil
+	})
+}
+
+func dividedBy(a, b any) (any, error) {
+	if err := divisor(b); err != nil {
+		return nil, err
+	}
+	return arithmetic(a, b, func(x, y int64) (int64, bool) {
+		return x / y, !(x == math.MinInt64 && y == -1)
+	}, func(x, y float64) (float64, error) {
+		if y == 0 {
+			return 0, errDivisionByZero
+		}
+		return x / y, nil
 	})
 }
 

@@ -75,11 +75,13 @@ func New() *Engine {
 	// rendering time), panics when the length is shorter than the ellipsis
 	// or over 1000, and does not count across newlines.
 	e.RegisterFilter("truncate", truncate)
-	// Its arithmetic is done in floats: see arith.go.
+	// Its arithmetic is done in floats, and divided_by mixes the two: see
+	// arith.go.
 	e.RegisterFilter("plus", plus)
 	e.RegisterFilter("minus", minus)
 	e.RegisterFilter("times", times)
 	e.RegisterFilter("modulo", modulo)
+	e.RegisterFilter("divided_by", dividedBy)
 	return &Engine{liquid: e, filters: map[string]bool{}}
 }
 
@@ -246,7 +248,7 @@ func (t *Template) renderLiquid(data map[string]any) (out string, err error) {
 		data = map[string]any{}
 	}
 	if serr := t.tpl.FRender(w, data); serr != nil {
-		return "", errors.New(message(serr, strings.Contains(t.src, "\n")))
+		return "", errors.New(message(pinpoint(serr, t.tpl.GetRoot()), strings.Contains(t.src, "\n")))
 	}
 	return w.buf.String(), nil
 }
@@ -260,19 +262,25 @@ func (t *Template) renderLiquid(data map[string]any) (out string, err error) {
 // string and as a JSON array, since a body may carry either: a template
 // passes if it renders with one of them ({{ ticket.tags | join: ", " }} needs
 // the array, {{ ticket.tags | split: " " }} the string).
+//
+// A division by a field neither ticket has (errNoDivisor) is the data's
+// doing, not the template's: it passes.
 func (t *Template) Check() error {
-	if _, err := t.Render(map[string]any{}); err != nil {
+	if _, err := t.Render(map[string]any{}); err != nil && !dataless(err) {
 		return fmt.Errorf("%w (rendering with an empty ticket)", err)
 	}
 	_, err := t.Render(sample("vip notify_customer_sms"))
-	if err == nil {
+	if err == nil || dataless(err) {
 		return nil
 	}
-	if _, err2 := t.Render(sample([]any{"vip", "notify_customer_sms"})); err2 == nil {
+	if _, err2 := t.Render(sample([]any{"vip", "notify_customer_sms"})); err2 == nil || dataless(err2) {
 		return nil
 	}
 	return fmt.Errorf("%w (rendering with a sample ticket)", err)
 }
+
+// dataless says whether a render failed only for want of a divisor.
+func dataless(err error) bool { return strings.Contains(err.Error(), errNoDivisor.Error()) }
 
 // sample is a ticket as the recommended webhook body delivers it.
 func sample(tags any) map[string]any {
@@ -314,6 +322,69 @@ func message(err error, multiline bool) string {
 	}
 	return s
 }
+
+// pinpoint names the tag at fault in a filter's error. The library reports
+// an error inside a block at the block's opening tag ("in {% if x %}"), not
+// at the {{ }} inside it that failed; when exactly one output or tag in the
+// template uses the failing filter, the error names that one instead.
+func pinpoint(err error, root render.Node) error {
+	msg := dropStack(err.Error())
+	m := failedFilter.FindStringSubmatch(msg)
+	if m == nil {
+		return err
+	}
+	uses := regexp.MustCompile(`\|\s*` + regexp.QuoteMeta(m[1]) + `\b`)
+	var found []render.Node
+	var walk func(render.Node)
+	walk = func(n render.Node) {
+		switch n := n.(type) {
+		case *render.SeqNode:
+			for _, c := range n.Children {
+				walk(c)
+			}
+		case *render.BlockNode:
+			if uses.MatchString(n.Args) {
+				found = append(found, n)
+			}
+			for _, c := range n.Body {
+				walk(c)
+			}
+			for _, c := range n.Clauses {
+				walk(c)
+			}
+		case *render.TagNode:
+			if uses.MatchString(n.Args) {
+				found = append(found, n)
+			}
+		case *render.ObjectNode:
+			if uses.MatchString(n.Args) {
+				found = append(found, n)
+			}
+		}
+	}
+	walk(root)
+	if len(found) != 1 {
+		return err
+	}
+	loc := found[0].SourceLocation()
+	src := found[0].SourceText()
+	in := strings.LastIndex(msg, " in ")
+	if in < 0 || strings.HasSuffix(msg, " in "+src) {
+		return err
+	}
+	// The line is the tag's own, as the library writes it.
+	head := msg[:in]
+	if loc.LineNo > 0 {
+		if rest, ok := strings.CutPrefix(head, "Liquid error (line "); ok {
+			if _, after, ok := strings.Cut(rest, "): "); ok {
+				head = "Liquid error (line " + strconv.Itoa(loc.LineNo) + "): " + after
+			}
+		}
+	}
+	return errors.New(head + " in " + src)
+}
+
+var failedFilter = regexp.MustCompile(`error applying filter "([^"]+)"`)
 
 // dropStack cuts the goroutine stack the library appends to a panic it
 // recovered (and sometimes panics with again): source paths and addresses

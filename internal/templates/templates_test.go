@@ -33,6 +33,7 @@ func TestRender(t *testing.T) {
 		{"{{ 9007199254740993 | plus: 0 }} {{ ticket.id | modulo: 1000 }} {{ -7 | modulo: 3 }}", "9007199254740993 494 -1"},
 		{"{{ ticket.score | plus: 1 }} {{ 5 | times: 0.5 }} {{ nothing | plus: 1 }}", "2.5 2.5 1"},
 		{"{{ 9223372036854775807 | plus: 1 }}", "9.223372036854776e+18"}, // beyond int64: floats, as before
+		{"{{ 10.5 | divided_by: 2 }} {{ ticket.id | divided_by: 2 }} {{ 7 | divided_by: ticket.id_text }} {{ 7 | divided_by: 2.0 }}", "5.25 4223694045247 0 3.5"},
 		{"{{ ticket.title }}", "{{ 7 | plus: 1 }} {% if true %}x{% endif %}"},
 		{"{{ ticket.requester.first_name | capitalize | default: 'there' }}", "Ann"},
 		{"{{ ticket.requester.last_name | default: 'there' }}", "there"},
@@ -112,6 +113,10 @@ func TestRenderErrors(t *testing.T) {
 		{"{{ 5 | divided_by: ticket.n }}", ticket(map[string]any{"n": int64(0)}), `error applying filter "divided_by" ("division by zero") in {{ 5 | divided_by: ticket.n }}`},
 		{"{{ 7 | modulo: ticket.n }}", ticket(map[string]any{"n": "0"}), `error applying filter "modulo" ("division by zero") in {{ 7 | modulo: ticket.n }}`},
 		{"{{ 7.5 | modulo: ticket.n }}", ticket(map[string]any{"n": 0.0}), `error applying filter "modulo" ("division by zero") in {{ 7.5 | modulo: ticket.n }}`},
+		// The tag at fault, not the block around it, with its own line.
+		{"{% if ticket.t %}\nHello\n{{ ticket.t | divided_by: ticket.n }}{% endif %}", ticket(map[string]any{"t": "5", "n": int64(0)}),
+			`line 3: error applying filter "divided_by" ("division by zero") in {{ ticket.t | divided_by: ticket.n }}`},
+		{"{{ 7 | modulo: ticket.n }}", ticket(map[string]any{"n": ""}), `error applying filter "modulo" ("the divisor is empty: the ticket has no value for it")`},
 		{"a\n{{ ticket.t | times: 2 }}", ticket(map[string]any{"t": "abc"}), `line 2: error applying filter "times" ("can't convert string(abc) to type float64") in {{ ticket.t | times: 2 }}`},
 		// tablerow panics when its writer fails; Render turns it into the error.
 		{"{% tablerow i in (1..1000) %}{{ ticket.title }}{% endtablerow %}", ticket(map[string]any{"title": strings.Repeat("x", 100)}), "the rendered text is longer than 65536 bytes"},
@@ -146,7 +151,7 @@ func TestCheck(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"{{ ticket.id | truncate: 1, 2, 3 }}", `error applying filter "truncate" ("wrong number of arguments (given 3, expected 2)") in {{ ticket.id | truncate: 1, 2, 3 }} (rendering with an empty ticket)`},
 		{"{{ 5 | divided_by: 0 }}", `error applying filter "divided_by" ("division by zero") in {{ 5 | divided_by: 0 }} (rendering with an empty ticket)`},
-		{"{% if ticket.id %}{{ ticket.title | times: 2 }}{% endif %}", `error applying filter "times" ("can't convert string(Printer on fire) to type float64") in {% if ticket.id %} (rendering with a sample ticket)`},
+		{"{% if ticket.id %}{{ ticket.title | times: 2 }}{% endif %}", `error applying filter "times" ("can't convert string(Printer on fire) to type float64") in {{ ticket.title | times: 2 }} (rendering with a sample ticket)`},
 		{`{% if ticket.tags %}{{ ticket.tags | join: ", " | times: 2 }}{% endif %}`, `can't convert string(vip notify_customer_sms) to type []interface {} in {% if ticket.tags %} (rendering with a sample ticket)`},
 	} {
 		tpl, err := e.Parse(tc.src)
@@ -157,6 +162,20 @@ func TestCheck(t *testing.T) {
 		if err := tpl.Check(); err == nil || err.Error() != tc.want {
 			t.Errorf("Check(%q) = %v\nwant %s", tc.src, err, tc.want)
 		}
+	}
+}
+
+// A division by a field passes the load check, where no ticket has it;
+// a division by a literal zero does not.
+func TestCheckDivisionByAField(t *testing.T) {
+	e := New()
+	for _, src := range []string{"{{ 100 | divided_by: ticket.custom.seats }}", "{{ ticket.id | modulo: ticket.custom.n }}"} {
+		if err := e.MustParseForTest(t, src).Check(); err != nil {
+			t.Errorf("Check(%q) = %v; want it to pass", src, err)
+		}
+	}
+	if err := e.MustParseForTest(t, "{{ 5 | modulo: 0 }}").Check(); err == nil {
+		t.Error("Check passes a modulo by a literal zero")
 	}
 }
 
@@ -213,6 +232,7 @@ func FuzzTemplate(f *testing.F) {
 		"{% if ticket.status == 'open' %}x{% elsif a %}y{% else %}z{% endif %}",
 		"{% case ticket.id %}{% when 12345 %}a{% endcase %}{{ (1..3) | join }}",
 		"{% capture c %}{{ ticket.requester.name }}{% endcapture %}{{ c | split: ' ' | first }}",
+		"{{ ticket.id | plus: 1 | times: -3 | minus: ticket.title | modulo: 7 | divided_by: ticket.x }}",
 	} {
 		f.Add(s)
 	}
