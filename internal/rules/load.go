@@ -657,8 +657,15 @@ func (l *loader) parse(f field, src, rule, where string) *templates.Template {
 		l.problems.add(f.line, rule, "%s: %v", where, err)
 		return nil
 	}
+	if m := listFilterOnTags.FindString(src); m != "" {
+		l.warnings.add(f.line, rule, "%s: %q needs ticket.tags as a JSON array, but the shipped body sends Zendesk's space-separated text, "+
+			"on which it fails (422); write {{ ticket.tags | split: \" \" | ... }}, or send the tags as an array", where, m)
+	}
 	return t
 }
+
+// listFilterOnTags finds a list filter applied to ticket.tags as it arrives.
+var listFilterOnTags = regexp.MustCompile(`ticket\.tags\s*\|\s*(join|first|last|sort|sort_natural|reverse|uniq|map|compact|where|concat)\b`)
 
 func (l *loader) duration(f field, rule, where string) (time.Duration, bool) {
 	if _, isInt := f.value.(*ast.IntegerNode); isInt {

@@ -538,7 +538,9 @@ func TestWarnings(t *testing.T) {
 	src := head + "- name: a\n  when:\n    status: [solved, sovled, Hold]\n    fields: {priority: [high], ticket.via: [web], custom.x: [1]}\n  sms: {text: hi}\n" +
 		// 8x8's own example name has capitals; a BCP 47 hyphen is not
 		// WhatsApp's way, and is sent the way WhatsApp writes it.
-		"- name: b\n  whatsapp:\n    template: {name: ticket_update_en_US, language: en-US}\n"
+		"- name: b\n  whatsapp:\n    template: {name: ticket_update_en_US, language: en-US}\n" +
+		// A list filter on the tags as the shipped body sends them.
+		"- name: c\n  sms: {text: \"{{ ticket.tags | join: ', ' }} {{ ticket.tags | split: ' ' | first }}\"}\n"
 	set, err := Parse("f.yaml", []byte(src), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -547,11 +549,13 @@ func TestWarnings(t *testing.T) {
 		`f.yaml:8: rule a: warning: when.status "sovled" is not one of Zendesk's statuses (new, open, pending, hold, solved, closed), so it matches only if the body sends that word. Did you mean "solved"?`,
 		`f.yaml:9: rule a: warning: when.fields "priority" is a key at the top of the body; the ticket's fields are under ticket (ticket.priority)`,
 		`f.yaml:13: rule b: warning: whatsapp.template.language "en-US" is sent as en_US, as WhatsApp writes it; write it so`,
+		`f.yaml:15: rule c: warning: sms.text: "ticket.tags | join" needs ticket.tags as a JSON array, but the shipped body sends Zendesk's space-separated text, ` +
+			`on which it fails (422); write {{ ticket.tags | split: " " | ... }}, or send the tags as an array`,
 	}
 	if got := set.WarningLines(); !slices.Equal(got, want) {
 		t.Fatalf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if len(set.Rules) != 2 || !slices.Contains(set.Rules[0].When.Status, "sovled") || set.Rules[1].WhatsApp.Template.Language != "en_US" {
+	if len(set.Rules) != 3 || !slices.Contains(set.Rules[0].When.Status, "sovled") || set.Rules[1].WhatsApp.Template.Language != "en_US" {
 		t.Fatalf("the rule did not load as written: %+v", set.Rules)
 	}
 }

@@ -24,8 +24,11 @@
 // Liquid, which Zendesk uses; write {{ ticket.tags | join: ", " }} for a
 // separated list. List filters (join, first, sort) need a JSON array: on
 // ticket.tags sent as Zendesk's space-separated text they fail at render
-// time, where {{ ticket.tags | split: " " | join: ", " }} works. Nothing is
-// registered beyond the library's standard filters and tags.
+// time, where {{ ticket.tags | split: " " | join: ", " }} works (rules
+// check warns of the first form). Nothing is registered beyond the
+// library's standard filters and tags, and a few of them are replaced where
+// the library departs from Shopify (capitalize, truncate, and the
+// arithmetic in arith.go).
 //
 // A template of only text and plain variables ({{ ticket.id }}) renders
 // without the library's evaluator, to the same bytes (see fast.go).
