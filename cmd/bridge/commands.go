@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -175,6 +176,8 @@ func deliveriesCommand(ctx context.Context, args []string, getenv func(string) s
 			return err
 		}
 		return nil
+	case len(args) >= 2 && args[0] == "replay" && strings.HasPrefix(args[1], "-"):
+		return replayParked(ctx, q, name, args[1:], stdout)
 	case len(args) == 2 && args[0] == "replay":
 		if err := q.Replay(ctx, args[1]); err != nil {
 			return deliveryError(args[1], name, err)
@@ -188,8 +191,48 @@ func deliveriesCommand(ctx context.Context, args []string, getenv func(string) s
 		_, err := fmt.Fprintf(stdout, "%s deleted; its fire-once key can fire again\n", args[1])
 		return err
 	default:
-		return &exitError{2, errors.New("usage: bridge deliveries list [STATE] | bridge deliveries replay ID | bridge deliveries delete ID")}
+		return &exitError{2, errors.New(deliveriesUsage)}
 	}
+}
+
+const deliveriesUsage = "usage: bridge deliveries list [STATE] | bridge deliveries replay ID | " +
+	"bridge deliveries replay [--status N] [--code N] [--rule NAME] [--all] [--limit N] | bridge deliveries delete ID"
+
+// replayParked is the bulk replay: every parked delivery the flags match.
+func replayParked(ctx context.Context, q *queue.Queue, queueName string, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("deliveries replay", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var f queue.Filter
+	fs.IntVar(&f.Status, "status", 0, "8x8's HTTP status of the last attempt (401)")
+	fs.IntVar(&f.Code, "code", 0, "8x8's error code of the last attempt (1200)")
+	fs.StringVar(&f.Rule, "rule", "", "the rule's name")
+	all := fs.Bool("all", false, "every parked delivery")
+	limit := fs.Int("limit", 1000, "at most this many")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{2, fmt.Errorf("%v; %s", err, deliveriesUsage)}
+	}
+	switch {
+	case fs.NArg() > 0:
+		return &exitError{2, fmt.Errorf("unexpected %q; %s", fs.Arg(0), deliveriesUsage)}
+	case f == (queue.Filter{}) && !*all:
+		return &exitError{2, errors.New("say which parked deliveries to replay: --status 401, --code 1200 and/or --rule NAME, or --all for every one")}
+	case *limit < 1 || *limit > queue.MaxBulk:
+		return &exitError{2, fmt.Errorf("--limit must be from 1 to %d", queue.MaxBulk)}
+	}
+	b, err := q.ReplayParked(ctx, f, *limit)
+	for _, id := range b.Replayed {
+		if _, werr := fmt.Fprintf(stdout, "%s queued again\n", id); werr != nil {
+			return werr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("queue %q: stopped after %d: %w", queueName, len(b.Replayed), err)
+	}
+	_, err = fmt.Fprintf(stdout, "%d parked deliveries matched in queue %q, %d queued again, %d no longer parked\n", b.Matched, queueName, len(b.Replayed), b.Skipped)
+	if err == nil && b.Matched == *limit {
+		_, err = fmt.Fprintln(stdout, "the limit was reached: run it again for more")
+	}
+	return err
 }
 
 // cell is s fit for one cell of a terminal table: the ticket id and 8x8's

@@ -419,3 +419,60 @@ func TestQueuedDeliveryKeepsItsRenderingAcrossReload(t *testing.T) {
 		t.Fatalf("the retry was re-rendered with the new rules: %s", reqs[1].Body)
 	}
 }
+
+// The runbook's 401 case: the API key was revoked, deliveries parked; once
+// it is fixed, one command replays them all, and nothing else.
+func TestBulkReplay(t *testing.T) {
+	t.Parallel()
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	unauthorized := fake8x8.Response{Status: 401, Body: `{"code":1200,"message":"Unauthorized Access"}`}
+	fake.Script(unauthorized, unauthorized, unauthorized,
+		fake8x8.Response{Status: 400, Body: `{"code":1002,"message":"Invalid MSISDN","errorId":"e1","timestamp":"2026-11-27T00:00:00.00Z"}`})
+	env := withRedis(t, baseEnv(t, fake))
+	b := start(t, env)
+	for i, id := range []string{"31", "32", "33", "34"} {
+		if a := b.webhook(t, "/webhooks/zendesk/solved-sms", ticket(id, "solved", "", "9123 4567"), ""); a.Status != 202 {
+			t.Fatalf("webhook %s: %d %s", id, a.Status, a.Raw)
+		}
+		waitRequests(t, fake, i+1) // one at a time, so the script answers in order
+	}
+	awaitState(t, b, "parked", 4)
+
+	for query, code := range map[string]string{"": "missing_filter", "?status=abc": "invalid_filter", "?status=401&limit=0": "invalid_limit", "?all=maybe": "invalid_filter"} {
+		if a := b.admin(t, http.MethodPost, "/deliveries/replay"+query, nil); a.Status != http.StatusBadRequest || a.Body["error"] != code {
+			t.Fatalf("bulk replay%s: %d %s; want 400 %s", query, a.Status, a.Raw, code)
+		}
+	}
+	if a := b.do(t, http.MethodPost, "/deliveries/replay?status=401", nil, nil); a.Status != http.StatusUnauthorized {
+		t.Fatalf("bulk replay without the admin token: %d", a.Status)
+	}
+
+	// From a shell, one of them; then the rest over HTTP.
+	getenv := func(k string) string { return env[k] }
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"deliveries", "replay", "--status", "401", "--limit", "1"}, getenv, nil, &out, io.Discard); err != nil ||
+		strings.Count(out.String(), "queued again\n") != 1 || !strings.Contains(out.String(), "1 parked deliveries matched") {
+		t.Fatalf("deliveries replay --status 401 --limit 1: %v\n%s", err, out.String())
+	}
+	if err := run(context.Background(), []string{"deliveries", "replay", "--rule"}, getenv, nil, &out, io.Discard); err == nil {
+		t.Fatal("a flag without its value was accepted")
+	}
+	if err := run(context.Background(), []string{"deliveries", "replay", "--limit", "5"}, getenv, nil, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "--all") {
+		t.Fatalf("a bulk replay without a filter: %v", err)
+	}
+	a := b.admin(t, http.MethodPost, "/deliveries/replay?status=401&code=1200", nil)
+	if a.Status != http.StatusAccepted || a.Body["replayed"] != float64(2) || len(a.Body["ids"].([]any)) != 2 {
+		t.Fatalf("bulk replay of the 401s: %d %s", a.Status, a.Raw)
+	}
+	waitRequests(t, fake, 7)
+	awaitState(t, b, "sent", 3)
+	if parked := awaitState(t, b, "parked", 1); len(parked) != 1 || parked[0]["last_status"] != float64(400) {
+		t.Fatalf("still parked: %v; want only the 400", parked)
+	}
+	if a := b.admin(t, http.MethodPost, "/deliveries/replay?status=401", nil); a.Status != http.StatusOK || a.Body["matched"] != float64(0) {
+		t.Fatalf("nothing left to replay: %d %s", a.Status, a.Raw)
+	}
+	if n := len(fake.Requests()); n != 7 {
+		t.Fatalf("%d requests, want 7 (4 first attempts, 3 replays)", n)
+	}
+}

@@ -45,6 +45,8 @@ Usage:
   bridge rules test FILE...      run rule unit tests (see examples/rules_test.yaml)
   bridge deliveries list [STATE] list deliveries (parked by default; queued, active, retrying, sent)
   bridge deliveries replay ID    queue a parked delivery again
+  bridge deliveries replay --status N [--code N] [--rule NAME] [--all] [--limit N]
+                                 queue again every parked delivery that matches
   bridge deliveries delete ID    drop a parked delivery (its key can fire again)
   bridge healthcheck             exit 0 when the local bridge answers /healthz (for containers)
   bridge config                  list every BRIDGE_* variable with its default

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -480,6 +481,61 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 		}
 	}
 	return err
+}
+
+// Filter picks parked deliveries for a bulk replay by what their last
+// attempt came to; a zero field matches any.
+type Filter struct {
+	Status int    // 8x8's HTTP status, such as 401
+	Code   int    // 8x8's error code, such as 1200
+	Rule   string // the rule's name, in any case
+}
+
+func (f Filter) matches(in Info) bool {
+	return (f.Status == 0 || in.Last.Status == f.Status) &&
+		(f.Code == 0 || in.Last.Code == f.Code) &&
+		(f.Rule == "" || strings.EqualFold(in.Rule, f.Rule))
+}
+
+// MaxBulk bounds one bulk replay: an operator repeats it for more.
+const MaxBulk = 10_000
+
+// Bulk is what a bulk replay did.
+type Bulk struct {
+	Matched  int      // parked deliveries the filter matched, up to the limit
+	Replayed []string // ids queued again
+	Skipped  int      // matched but no longer parked when replayed (another replay, a new firing)
+}
+
+// ReplayParked replays the parked deliveries f matches, newest first, at
+// most limit (and MaxBulk) of them: the runbook's case of many deliveries
+// parked by one cause (a revoked API key: 401) that is now fixed. On a store
+// error it stops, and says what it replayed before.
+func (q *Queue) ReplayParked(ctx context.Context, f Filter, limit int) (Bulk, error) {
+	var b Bulk
+	limit = min(limit, MaxBulk)
+	parked, err := q.List(ctx, Parked, MaxBulk)
+	if err != nil {
+		return b, err
+	}
+	for _, in := range parked {
+		if b.Matched == limit {
+			break
+		}
+		if !f.matches(in) {
+			continue
+		}
+		b.Matched++
+		switch err := q.Replay(ctx, in.ID); {
+		case err == nil:
+			b.Replayed = append(b.Replayed, in.ID)
+		case errors.Is(err, ErrNotParked), errors.Is(err, ErrNotFound):
+			b.Skipped++
+		default:
+			return b, err
+		}
+	}
+	return b, nil
 }
 
 // replayMark lets the worker count the attempt budget and age from the last

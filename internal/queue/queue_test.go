@@ -335,6 +335,49 @@ func TestPermanentParksAndReplays(t *testing.T) {
 	})
 }
 
+// A bulk replay queues again the parked deliveries its filter matches, and
+// leaves the others parked.
+func TestReplayParkedByFilter(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		unauthorized := sender.Result{Outcome: sender.Permanent, Status: 401, Code: 1200, Message: "Unauthorized"}
+		invalid := sender.Result{Outcome: sender.Permanent, Status: 400, Code: 1002, Message: "Invalid MSISDN"}
+		s := &scripted{answers: []sender.Result{unauthorized, unauthorized, invalid, unauthorized}}
+		obs := startWorker(t, q, s, fastPolicy)
+		for _, id := range []string{"k1", "k2", "bad", "k3"} {
+			d := delivery(id)
+			if id == "k3" {
+				d.Rule = "other-rule"
+			}
+			if _, _, err := q.Enqueue(ctx, d, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			obs.await(t, Parked)
+			settled(t, q, id, Parked)
+		}
+		// One at most, then the rest of one rule's 401s, then all 401s.
+		if b, err := q.ReplayParked(ctx, Filter{Status: 401, Rule: "SOLVED-SMS"}, 1); err != nil || b.Matched != 1 || len(b.Replayed) != 1 {
+			t.Fatalf("ReplayParked(limit 1) = %+v, %v", b, err)
+		}
+		obs.await(t, Sent)
+		b, err := q.ReplayParked(ctx, Filter{Status: 401, Code: 1200}, 100)
+		if err != nil || b.Matched != 2 || len(b.Replayed) != 2 || b.Skipped != 0 {
+			t.Fatalf("ReplayParked(401) = %+v, %v; want the other two 401s", b, err)
+		}
+		obs.await(t, Sent)
+		obs.await(t, Sent)
+		parked, err := q.List(ctx, Parked, 10)
+		if err != nil || len(parked) != 1 || parked[0].ID != "bad" {
+			t.Fatalf("still parked: %v, %v; want only the 400", parked, err)
+		}
+		if b, err := q.ReplayParked(ctx, Filter{Status: 401}, 100); err != nil || b.Matched != 0 {
+			t.Fatalf("nothing left to replay: %+v, %v", b, err)
+		}
+	})
+}
+
 func TestExhaustedRetriesPark(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {

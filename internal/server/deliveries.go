@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -147,6 +148,83 @@ func (s *server) replay(c echo.Context) error {
 	}
 	s.Log.Info().Str("delivery", id).Msg("parked delivery replayed")
 	return c.JSON(http.StatusAccepted, map[string]any{"id": id, "state": queue.Queued, "message": "Queued again with the same clientMessageId."})
+}
+
+// replayParked replays every parked delivery the query's filters match:
+// status (8x8's HTTP status), code (8x8's error code), rule; all=1 stands
+// for no filter, which must be asked for. limit (1000, at most
+// queue.MaxBulk) bounds one call.
+func (s *server) replayParked(c echo.Context) error {
+	var f queue.Filter
+	for _, p := range []struct {
+		name string
+		to   *int
+	}{{"status", &f.Status}, {"code", &f.Code}} {
+		v := strings.TrimSpace(c.QueryParam(p.name))
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fail(http.StatusBadRequest, "invalid_filter", p.name+" must be a whole number, as GET /deliveries lists it (last_"+p.name+").").with(p.name, shorten(v))
+		}
+		*p.to = n
+	}
+	f.Rule = strings.TrimSpace(c.QueryParam("rule"))
+	all := false
+	switch strings.ToLower(strings.TrimSpace(c.QueryParam("all"))) {
+	case "", "0", "false", "no", "off":
+	case "1", "true", "yes", "on":
+		all = true
+	default:
+		return fail(http.StatusBadRequest, "invalid_filter", "all must be 1 (every parked delivery) or 0.")
+	}
+	if f == (queue.Filter{}) && !all {
+		return fail(http.StatusBadRequest, "missing_filter", "Say which parked deliveries to replay: status=401, code=1200 and/or rule=NAME, or all=1 for every one.")
+	}
+	limit := 1000
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > queue.MaxBulk {
+			return fail(http.StatusBadRequest, "invalid_limit", fmt.Sprintf("limit must be a whole number from 1 to %d.", queue.MaxBulk))
+		}
+		limit = n
+	}
+	b, err := s.Queue.ReplayParked(c.Request().Context(), f, limit)
+	if err != nil {
+		s.Log.Warn().Int("replayed", len(b.Replayed)).Str("reason", storeError(err)).Msg("bulk replay stopped: store unavailable")
+		return storeUnavailable(fmt.Sprintf("The store stopped answering after %d deliveries were queued again: %s. Run it again to replay the rest.",
+			len(b.Replayed), storeError(err))).with("replayed", len(b.Replayed)).with("ids", nonNil(b.Replayed))
+	}
+	s.Log.Info().Int("status", f.Status).Int("code", f.Code).Str("rule", f.Rule).Int("matched", b.Matched).Int("replayed", len(b.Replayed)).
+		Msg("parked deliveries replayed")
+	msg := fmt.Sprintf("%d parked deliveries matched; %d queued again with their own clientMessageIds", b.Matched, len(b.Replayed))
+	if b.Skipped > 0 {
+		msg += fmt.Sprintf(", %d were no longer parked", b.Skipped)
+	}
+	if b.Matched == limit {
+		msg += "; the limit was reached: run it again for more"
+	}
+	status := http.StatusOK
+	if len(b.Replayed) > 0 {
+		status = http.StatusAccepted
+	}
+	return c.JSON(status, map[string]any{"matched": b.Matched, "replayed": len(b.Replayed), "skipped": b.Skipped, "ids": nonNil(b.Replayed), "message": msg + "."})
+}
+
+func nonNil(ids []string) []string {
+	if ids == nil {
+		return []string{}
+	}
+	return ids
+}
+
+// shorten bounds a value quoted back in an error.
+func shorten(v string) string {
+	if len(v) > 64 {
+		return v[:64] + "…"
+	}
+	return v
 }
 
 func (s *server) deleteDelivery(c echo.Context) error {

@@ -28,6 +28,7 @@ type Queue interface {
 	List(ctx context.Context, s queue.State, limit int) ([]queue.Info, error)
 	Get(ctx context.Context, id string) (queue.Info, error)
 	Replay(ctx context.Context, id string) error
+	ReplayParked(ctx context.Context, f queue.Filter, limit int) (queue.Bulk, error)
 	Delete(ctx context.Context, id string) error
 	Ping(ctx context.Context) error
 	Depth(ctx context.Context) (map[queue.State]int, error)
@@ -107,6 +108,7 @@ func (s *server) routes(e *echo.Echo) {
 	e.GET("/deliveries", s.listDeliveries, s.requireAdmin)
 	e.GET("/deliveries/:id", s.getDelivery, s.requireAdmin)
 	e.POST("/deliveries/:id/replay", s.replay, s.requireAdmin)
+	e.POST("/deliveries/replay", s.replayParked, s.requireAdmin)
 	e.DELETE("/deliveries/:id", s.deleteDelivery, s.requireAdmin)
 
 	e.GET("/healthz", s.healthz)

@@ -63,8 +63,11 @@ func (q *flakyQueue) List(context.Context, queue.State, int) ([]queue.Info, erro
 func (q *flakyQueue) Get(context.Context, string) (queue.Info, error) {
 	return queue.Info{}, queue.ErrNotFound
 }
-func (q *flakyQueue) Replay(context.Context, string) error               { return queue.ErrNotFound }
-func (q *flakyQueue) Delete(context.Context, string) error               { return queue.ErrNotFound }
+func (q *flakyQueue) Replay(context.Context, string) error { return queue.ErrNotFound }
+func (q *flakyQueue) Delete(context.Context, string) error { return queue.ErrNotFound }
+func (q *flakyQueue) ReplayParked(context.Context, queue.Filter, int) (queue.Bulk, error) {
+	return queue.Bulk{}, nil
+}
 func (q *flakyQueue) Depth(context.Context) (map[queue.State]int, error) { return nil, nil }
 func (q *flakyQueue) Ping(context.Context) error {
 	if q.n == 0 {
