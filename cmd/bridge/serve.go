@@ -125,6 +125,7 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 		Rand:            rand.Float64,
 		Now:             time.Now,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		Poll:            cfg.QueuePoll,
 		Mask:            phone.Mask,
 	})
 

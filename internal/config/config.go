@@ -45,6 +45,7 @@ type Config struct {
 	RetryMaxAttempts int           `envconfig:"RETRY_MAX_ATTEMPTS" default:"12" desc:"attempts in all before a delivery is parked"`
 	RetryMaxAge      time.Duration `envconfig:"RETRY_MAX_AGE" default:"6h" desc:"a delivery older than this is parked instead of retried"`
 	ShutdownTimeout  time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"how long a stopping bridge waits for in-flight work"`
+	QueuePoll        time.Duration `envconfig:"QUEUE_POLL" default:"10ms" desc:"how often idle workers ask Redis for new deliveries (1ms to 5s); raise it on a Redis billed per command"`
 }
 
 // Names lists every variable Load reads, in declaration order.
@@ -179,6 +180,9 @@ func (c Config) validate() error {
 	}
 	if c.APIKey != "" && c.SigningSecret == "" && c.ZendeskToken == "" {
 		return errors.New("BRIDGE_8X8_API_KEY is set but no inbound authentication is: set BRIDGE_ZENDESK_SIGNING_SECRET (recommended) or BRIDGE_ZENDESK_TOKEN, so that only Zendesk can make the bridge send")
+	}
+	if c.QueuePoll < time.Millisecond || c.QueuePoll > 5*time.Second {
+		return fmt.Errorf("BRIDGE_QUEUE_POLL=%s is not valid: want 1ms to 5s (10ms picks a delivery up at once; 1s makes an idle bridge far quieter on Redis)", c.QueuePoll)
 	}
 	if !ValidQueue(c.Queue) {
 		return fmt.Errorf("BRIDGE_QUEUE=%q is not valid: use 1 to 64 letters, digits, - and _", c.Queue)

@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	if c.Addr != ":8080" || c.RulesFile != "rules.yaml" || c.MaxBody != 256<<10 || c.Region != "asia-pacific" ||
 		c.MaxSkew != 5*time.Minute || c.LogLevel != "info" || c.LogFormat != "json" || c.Workers != 50 ||
 		c.RetryBase != 2*time.Second || c.RetryMaxDelay != 10*time.Minute || c.RetryMaxAttempts != 12 ||
-		c.RetryMaxAge != 6*time.Hour || !c.DryRun() || c.RedisURL != "" {
+		c.RetryMaxAge != 6*time.Hour || !c.DryRun() || c.RedisURL != "" || c.QueuePoll != 10*time.Millisecond {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -40,12 +40,12 @@ func TestValues(t *testing.T) {
 	t.Parallel()
 	c, err := Load(env(map[string]string{
 		"BRIDGE_MAX_BODY": "1MiB", "BRIDGE_8X8_API_KEY": "k", "BRIDGE_ZENDESK_TOKEN": "t",
-		"BRIDGE_RETRY_BASE": "500ms", "BRIDGE_WORKERS": "7", "BRIDGE_8X8_REGION": "europe",
+		"BRIDGE_RETRY_BASE": "500ms", "BRIDGE_WORKERS": "7", "BRIDGE_8X8_REGION": "europe", "BRIDGE_QUEUE_POLL": "1s",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MaxBody != 1<<20 || c.APIKey != "k" || c.DryRun() || c.RetryBase != 500*time.Millisecond || c.Workers != 7 || c.Region != "europe" {
+	if c.MaxBody != 1<<20 || c.APIKey != "k" || c.DryRun() || c.RetryBase != 500*time.Millisecond || c.Workers != 7 || c.Region != "europe" || c.QueuePoll != time.Second {
 		t.Fatalf("%+v", c)
 	}
 }
@@ -65,6 +65,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"BRIDGE_LOG_FORMAT": "xml"}, "BRIDGE_LOG_FORMAT"},
 		{map[string]string{"BRIDGE_RETRY_MAX_DELAY": "1s"}, "BRIDGE_RETRY_MAX_DELAY"},
 		{map[string]string{"BRIDGE_8X8_API_KEY": "secret-key"}, "BRIDGE_ZENDESK_SIGNING_SECRET"},
+		{map[string]string{"BRIDGE_QUEUE_POLL": "0s"}, "BRIDGE_QUEUE_POLL"},
+		{map[string]string{"BRIDGE_QUEUE_POLL": "1m"}, "BRIDGE_QUEUE_POLL"},
 	}
 	for _, c := range cases {
 		_, err := Load(env(c.env))

@@ -261,6 +261,23 @@ func TestRateLimitsInARowAreCounted(t *testing.T) {
 	})
 }
 
+// The poll interval trades Redis commands for pickup latency; the check of
+// due retries follows it when it is slower, never faster than 200 ms.
+func TestServerConfigPoll(t *testing.T) {
+	t.Parallel()
+	q := New(nil, "bridge", time.Now)
+	for _, c := range []struct{ poll, check, delayed time.Duration }{
+		{0, 10 * time.Millisecond, 200 * time.Millisecond},
+		{10 * time.Millisecond, 10 * time.Millisecond, 200 * time.Millisecond},
+		{time.Second, time.Second, time.Second},
+	} {
+		cfg := serverConfig(WorkerOptions{Queue: q, Poll: c.poll, Log: zerolog.Nop()})
+		if cfg.TaskCheckInterval != c.check || cfg.DelayedTaskCheckInterval != c.delayed {
+			t.Errorf("Poll %s: asynq checks every %s, due retries every %s; want %s, %s", c.poll, cfg.TaskCheckInterval, cfg.DelayedTaskCheckInterval, c.check, c.delayed)
+		}
+	}
+}
+
 func TestRetryDelay(t *testing.T) {
 	t.Parallel()
 	p := Policy{Base: time.Second, MaxDelay: time.Hour}

@@ -50,6 +50,10 @@ type WorkerOptions struct {
 	Rand            func() float64
 	Now             func() time.Time
 	ShutdownTimeout time.Duration
+	// Poll is how often idle workers look for a new delivery (10 ms when
+	// zero): asynq has no blocking dequeue, so an idle bridge asks Redis
+	// about 100 times a second per poll loop at 10 ms.
+	Poll time.Duration
 	// Mask hides a phone number in logs.
 	Mask func(string) string
 }
@@ -114,15 +118,26 @@ func (s *sentFirings) has(key string, now time.Time) ([]byte, bool) {
 // NewWorker returns a worker pool over o.Queue.
 func NewWorker(o WorkerOptions) *Worker {
 	w := &Worker{o: o, limits: map[string]*rate.Limiter{}}
-	w.srv = asynq.NewServerFromRedisClient(o.Queue.rdb, asynq.Config{
+	w.srv = asynq.NewServerFromRedisClient(o.Queue.rdb, serverConfig(o))
+	return w
+}
+
+// serverConfig is how asynq runs the workers o describes.
+func serverConfig(o WorkerOptions) asynq.Config {
+	poll := o.Poll
+	if poll <= 0 {
+		poll = 10 * time.Millisecond
+	}
+	return asynq.Config{
 		Concurrency: o.Concurrency,
 		Queues:      map[string]int{o.Queue.name: 1},
 		// asynq polls an empty queue once a second by default: a quiet
 		// bridge would sit on a new delivery for ~0.9 s.
-		TaskCheckInterval: 10 * time.Millisecond,
+		TaskCheckInterval: poll,
 		// Retries become due in whole seconds; check them often so a
 		// Retry-After is honoured to the second, not to asynq's 5 s tick.
-		DelayedTaskCheckInterval: 200 * time.Millisecond,
+		// A slower poll asked for fewer commands: this check follows it.
+		DelayedTaskCheckInterval: max(200*time.Millisecond, poll),
 		RetryDelayFunc:           retryDelay,
 		// asynq's count of failures (Retried) is the number of attempts
 		// made before this one, over the delivery's whole life: every
@@ -135,8 +150,7 @@ func NewWorker(o WorkerOptions) *Worker {
 		ShutdownTimeout: o.ShutdownTimeout,
 		Logger:          newAsynqLogger(o.Log),
 		LogLevel:        asynq.WarnLevel,
-	})
-	return w
+	}
 }
 
 // Run sends until ctx is done, then lets in-flight attempts finish (up to
