@@ -171,12 +171,8 @@ func (s *server) replayParked(c echo.Context) error {
 		*p.to = n
 	}
 	f.Rule = strings.TrimSpace(c.QueryParam("rule"))
-	all := false
-	switch strings.ToLower(strings.TrimSpace(c.QueryParam("all"))) {
-	case "", "0", "false", "no", "off":
-	case "1", "true", "yes", "on":
-		all = true
-	default:
+	all, ok := flag(c, "all")
+	if !ok {
 		return fail(http.StatusBadRequest, "invalid_filter", "all must be 1 (every parked delivery) or 0.")
 	}
 	if f == (queue.Filter{}) && !all {

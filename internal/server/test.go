@@ -74,12 +74,8 @@ func (s *server) test(c echo.Context) error {
 		return fail(http.StatusBadRequest, "malformed_json", sentence(err.Error()))
 	}
 	set := s.Rules.Current()
-	var send bool
-	switch strings.ToLower(strings.TrimSpace(c.QueryParam("send"))) {
-	case "", "0", "false", "no", "off":
-	case "1", "true", "yes", "on":
-		send = true
-	default:
+	send, ok := flag(c, "send")
+	if !ok {
 		// Not a silent "no": whoever wrote send=y expects a message.
 		return fail(http.StatusBadRequest, "invalid_send", "send must be 1 (send the test message) or 0; true/false, yes/no and on/off work too.")
 	}
@@ -178,6 +174,19 @@ func (s *server) test(c echo.Context) error {
 		"matched": matched,
 		"rules":   out,
 	})
+}
+
+// flag reads a yes/no query parameter: 1, true, yes, on or 0, false, no,
+// off, in any case; absent is no. ok is false for anything else, which is
+// refused rather than read as no.
+func flag(c echo.Context, name string) (on, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(c.QueryParam(name))) {
+	case "", "0", "false", "no", "off":
+		return false, true
+	case "1", "true", "yes", "on":
+		return true, true
+	}
+	return false, false
 }
 
 // testMessageID is the clientMessageId of a test send: never a delivery's
