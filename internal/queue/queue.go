@@ -304,8 +304,8 @@ func (q *Queue) Delete(ctx context.Context, id string) error {
 }
 
 // asynqKey names one of asynq's keys for this queue (asynq/internal/base:
-// "asynq:{<queue>}:<suffix>"). Only releaseScript and Depth use them, and
-// the queue tests pin the layout on both stores.
+// "asynq:{<queue>}:<suffix>"). Only the scripts here and Depth use them,
+// and the queue tests pin the layout on both stores.
 func (q *Queue) asynqKey(suffix string) string { return "asynq:{" + q.name + "}:" + suffix }
 
 // releaseScript deletes a finished delivery's task (what asynq's own
@@ -338,6 +338,49 @@ redis.call("ZREM", KEYS[4], ARGV[1])
 return 1
 `)
 
+// writeResultScript stores an attempt's record in the task's hash, as
+// asynq's ResultWriter does, but only while the hash still holds the task:
+// after Redis lost its data mid-attempt, the ResultWriter's HSET would
+// create a hash with a result and no task, which asynq cannot read and
+// which would hold the delivery's id (its fire-once claim) for ever.
+//
+// KEYS: task hash. ARGV: the record.
+var writeResultScript = redis.NewScript(`
+if redis.call("HEXISTS", KEYS[1], "msg") == 0 then
+	return 0
+end
+redis.call("HSET", KEYS[1], "result", ARGV[1])
+return 1
+`)
+
+// writeResult stores rec as delivery id's last attempt. held=false means
+// the store no longer has the delivery (it lost its data); err that it did
+// not answer. It is written even while the worker stops: the record of an
+// attempt that went out is worth the wait.
+func (q *Queue) writeResult(ctx context.Context, id string, rec []byte) (held bool, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	n, err := writeResultScript.Run(ctx, q.rdb, []string{q.asynqKey("t:" + id)}, rec).Int()
+	return n == 1, err
+}
+
+// dropDamaged deletes the hash of id if it holds no task (no "msg"), as a
+// result written by asynq's ResultWriter after Redis lost the task leaves
+// it; asynq cannot read such a hash, and it would hold the id's claim for
+// ever. It reports whether there was one.
+func (q *Queue) dropDamaged(ctx context.Context, id string) bool {
+	n, err := dropDamagedScript.Run(ctx, q.rdb, []string{q.asynqKey("t:" + id)}).Int()
+	return err == nil && n == 1
+}
+
+var dropDamagedScript = redis.NewScript(`
+if redis.call("EXISTS", KEYS[1]) == 1 and redis.call("HEXISTS", KEYS[1], "msg") == 0 then
+	redis.call("DEL", KEYS[1])
+	return 1
+end
+return 0
+`)
+
 // named makes sure asynq's set of queue names holds this queue, which its
 // Inspector needs to find any of the queue's deliveries. asynq's client adds
 // the name once per process, so a Redis that restarted empty, or a failover
@@ -358,6 +401,9 @@ func (q *Queue) Get(ctx context.Context, id string) (Info, error) {
 		return Info{}, ErrNotFound
 	}
 	if err != nil {
+		if q.dropDamaged(ctx, id) { // what asynq could not read is no delivery
+			return Info{}, ErrNotFound
+		}
 		return Info{}, err
 	}
 	return q.info(ti), nil

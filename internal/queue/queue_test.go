@@ -763,6 +763,50 @@ func TestParkedOutlivesAsynqArchiveLimits(t *testing.T) {
 }
 
 // Delete drops a parked delivery and frees its key.
+// wiping is a Sender during whose request the store loses the delivery,
+// as a Redis restarted without persistence would.
+type wiping struct{ q *Queue }
+
+func (s wiping) Send(ctx context.Context, m sender.Message) (sender.Result, error) {
+	id := strings.TrimPrefix(m.ClientMessageID, "zd-")
+	s.q.rdb.Del(ctx, s.q.asynqKey("t:"+id))
+	s.q.rdb.LRem(ctx, s.q.asynqKey("active"), 0, id)
+	s.q.rdb.ZRem(ctx, s.q.asynqKey("lease"), id)
+	return sender.Result{Outcome: sender.Sent, Status: 200, UMID: "u"}, nil
+}
+
+// A store that lost a delivery during its attempt is left without a trace
+// of it: recording the attempt must not create a hash asynq cannot read,
+// which would hold the id's claim for ever. One left by an older bridge is
+// dropped when met.
+func TestLostDeliveryLeavesNoDamagedClaim(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		obs := startWorker(t, q, wiping{q}, fastPolicy)
+		if ok, _, err := q.Enqueue(ctx, delivery("lost"), time.Hour); !ok || err != nil {
+			t.Fatalf("Enqueue = %v, %v", ok, err)
+		}
+		obs.await(t, Sent)
+		if n := q.rdb.Exists(ctx, q.asynqKey("t:lost")).Val(); n != 0 {
+			t.Fatalf("the attempt's record re-created the lost delivery's hash: %v", q.rdb.HGetAll(ctx, q.asynqKey("t:lost")).Val())
+		}
+
+		// A damaged hash (a result and no task), as asynq's ResultWriter
+		// left one: not a delivery, and not a claim.
+		q.rdb.HSet(ctx, q.asynqKey("t:damaged"), "result", `{"attempts":1,"status":200}`)
+		if _, err := q.Get(ctx, "damaged"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Get of a damaged hash: %v, want ErrNotFound", err)
+		}
+		q.rdb.HSet(ctx, q.asynqKey("t:damaged"), "result", `{"attempts":1,"status":200}`)
+		if ok, _, err := q.Enqueue(ctx, delivery("damaged"), time.Hour); !ok || err != nil {
+			t.Fatalf("Enqueue over a damaged hash = %v, %v; want it queued", ok, err)
+		}
+		obs.await(t, Sent)
+	})
+}
+
 func TestDeleteParked(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {

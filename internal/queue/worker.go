@@ -212,9 +212,9 @@ func wholeSeconds(d time.Duration, now time.Time) time.Duration {
 // rewrite writes, on a rerun of a delivery already sent, the attempt
 // record its send could not store, so the delivery still shows its umid
 // and attempts once completed. Best effort: the send is what matters.
-func (w *Worker) rewrite(t *asynq.Task, rec []byte) {
+func (w *Worker) rewrite(ctx context.Context, id string, rec []byte) {
 	if len(rec) > 0 {
-		_, _ = t.ResultWriter().Write(rec)
+		_, _ = w.o.Queue.writeResult(ctx, id, rec)
 	}
 }
 
@@ -271,7 +271,7 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	}()
 	firing := d.ID + "/" + d.token()
 	if rec, sent := w.sent.has(firing, w.o.Now()); sent {
-		w.rewrite(t, rec)
+		w.rewrite(ctx, d.ID, rec)
 		w.o.Log.Warn().Str("delivery", d.ID).Str("rule", d.Rule).Str("ticket", d.Ticket).
 			Msg("delivery already sent by this bridge (the store missed its completion); not sent again")
 		return nil
@@ -286,7 +286,7 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		// asynq counts a run after a lost lease as a retry, so a delivery
 		// another bridge sent (and recorded, its completion lost) is here.
 		if rec, sent := w.o.Queue.sentBefore(ctx, firing); sent {
-			w.rewrite(t, rec)
+			w.rewrite(ctx, d.ID, rec)
 			w.o.Log.Warn().Str("delivery", d.ID).Str("rule", d.Rule).Str("ticket", d.Ticket).
 				Msg("delivery already sent by another bridge (the store missed its completion); not sent again")
 			return nil
@@ -316,7 +316,10 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		}
 	}
 	recJSON, _ := json.Marshal(rec) // plain fields: cannot fail
-	_, werr := t.ResultWriter().Write(recJSON)
+	held, werr := w.o.Queue.writeResult(ctx, d.ID, recJSON)
+	if werr == nil && !held {
+		log.Error().Msg("the store no longer holds this delivery (Redis lost its data during the attempt); what 8x8 answered is only in this log")
+	}
 	ev := log.Info()
 	if err != nil {
 		ev = log.Warn()

@@ -188,7 +188,7 @@ func (s *server) replayParked(c echo.Context) error {
 	}
 	b, err := s.Queue.ReplayParked(c.Request().Context(), f, limit)
 	if err != nil {
-		s.Log.Warn().Int("replayed", len(b.Replayed)).Str("reason", storeError(err)).Msg("bulk replay stopped: store unavailable")
+		s.Log.Warn().Int("replayed", len(b.Replayed)).Str("reason", storeError(err)).Err(err).Msg("bulk replay stopped: store unavailable")
 		return storeUnavailable(fmt.Sprintf("The store stopped answering after %d deliveries were queued again: %s. Run it again to replay the rest.",
 			len(b.Replayed), storeError(err))).with("replayed", len(b.Replayed)).with("ids", nonNil(b.Replayed))
 	}

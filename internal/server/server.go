@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -222,7 +223,11 @@ func storeError(err error) string {
 		return "timed out"
 	case strings.Contains(err.Error(), "refused"):
 		return "connection refused"
-	default:
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "connection pool") || strings.Contains(err.Error(), "client is closed") {
 		return "unreachable"
 	}
+	// It answered, but not as expected: the log has the error.
+	return "failed (see the bridge's log)"
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -259,5 +260,25 @@ func TestDeliveryKeyIsMasked(t *testing.T) {
 	q.in.Key = "sms-2024/12345678"
 	if rec, body := get(); rec.Code != 200 || body["key"] != "sms-2024/12345678" {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+// A store that answers wrongly is not called unreachable: that sends the
+// operator to the network when the data is at fault.
+func TestStoreErrorWords(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{context.DeadlineExceeded, "timed out"},
+		{errors.New("dial tcp 127.0.0.1:6379: connect: connection refused"), "connection refused"},
+		{&net.OpError{Op: "read", Err: errors.New("reset")}, "unreachable"},
+		{io.EOF, "unreachable"},
+		{errors.New(`FAILED_PRECONDITION: "" is not supported task state`), "failed (see the bridge's log)"},
+	} {
+		if got := storeError(c.err); got != c.want {
+			t.Errorf("storeError(%v) = %q, want %q", c.err, got, c.want)
+		}
 	}
 }

@@ -94,7 +94,7 @@ func (s *server) webhook(c echo.Context) error {
 		// A store that stopped answering mid-command (a timeout) may have
 		// queued the delivery all the same: the answer must not say it
 		// did not. Zendesk's retry is safe either way (fire-once).
-		log(s.Log.Error()).Str("outcome", outcome).Str("reason", storeError(err)).Msg("webhook not confirmed: store unavailable")
+		log(s.Log.Error()).Str("outcome", outcome).Str("reason", storeError(err)).Err(err).Msg("webhook not confirmed: store unavailable")
 		e := storeUnavailable("The bridge's store did not answer, so this webhook is not confirmed. Zendesk's retry is safe: " +
 			"a delivery the store took before it stopped answering is answered as a duplicate then, and the rest is queued.")
 		if len(results) > 0 { // the rules settled before the store stopped answering
