@@ -56,7 +56,7 @@ func (l *lines) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// await returns once a line with this message has been written.
+// await returns once a line whose message starts with message has been written.
 func (l *lines) await(t *testing.T, message string) {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
@@ -64,7 +64,7 @@ func (l *lines) await(t *testing.T, message string) {
 		l.mu.Lock()
 		for _, line := range bytes.Split(l.buf.Bytes(), []byte("\n")) {
 			var m struct{ Message string }
-			if json.Unmarshal(line, &m) == nil && m.Message == message {
+			if json.Unmarshal(line, &m) == nil && strings.HasPrefix(m.Message, message) {
 				l.mu.Unlock()
 				return
 			}

@@ -245,4 +245,8 @@ func TestRedisOutageAnswers503ThenRecovers(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // go-redis keeps its last dial error for about a second
 	}
 	waitRequests(t, fake, 1)
+	// This Redis keeps nothing across a restart, which the bridge said at
+	// startup, and now says it lost (its watch looks every 5 s).
+	b.logs.await(t, "Redis persists nothing")
+	b.logs.await(t, "the store came back without its data")
 }

@@ -171,6 +171,14 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 
 	stopWatch := rl.watch(runCtx)
 	defer stopWatch()
+	if st.Durable {
+		// A Redis that restarts empty answers as if nothing happened:
+		// this is what notices (the embedded store dies with the bridge).
+		store.WarnDurability(ctx, st.Client, log)
+		sw := store.NewWatch(st.Client, "bridge:"+cfg.Queue+":marker", log, met.StoreReset)
+		sw.Check(runCtx)
+		go sw.Run(runCtx, 5*time.Second)
+	}
 
 	for {
 		select {

@@ -25,6 +25,7 @@ type Metrics struct {
 	attempts   *prometheus.HistogramVec
 	retries    *prometheus.CounterVec
 	reloads    *prometheus.CounterVec
+	resets     prometheus.Counter
 }
 
 // New registers every collector. depth reads the queue's depth on scrape.
@@ -51,12 +52,15 @@ func New(version string, depth func(context.Context) (map[queue.State]int, error
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bridge_rule_reloads_total", Help: "rules.yaml loads, by result (success or failure).",
 		}, []string{"result"}),
+		resets: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridge_store_resets_total", Help: "Times the store came back without its data (deliveries and fire-once claims lost).",
+		}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "bridge_build_info", Help: "Build of the running bridge.", ConstLabels: prometheus.Labels{"version": version},
 	})
 	build.Set(1)
-	m.reg.MustRegister(m.webhooks, m.rules, m.deliveries, m.attempts, m.retries, m.reloads, build,
+	m.reg.MustRegister(m.webhooks, m.rules, m.deliveries, m.attempts, m.retries, m.reloads, m.resets, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&depthCollector{depth: depth, desc: prometheus.NewDesc("bridge_queue_depth",
 			"Deliveries in the queue by state (queued, active, retrying, parked, sent).", []string{"state"}, nil),
@@ -70,6 +74,9 @@ func (m *Metrics) Handler() http.Handler {
 	// with the queue depth: that is when they are needed.
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError})
 }
+
+// StoreReset counts a store that came back without its data.
+func (m *Metrics) StoreReset() { m.resets.Inc() }
 
 // Webhook counts one answered webhook.
 func (m *Metrics) Webhook(outcome string) { m.webhooks.WithLabelValues(outcome).Inc() }

@@ -1,0 +1,115 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+)
+
+// syncBuffer is a log both a test and a watch may touch.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) take() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.b.String()
+	s.b.Reset()
+	return out
+}
+
+// The watch says when the store stops and starts answering, and when it
+// answers without its data, on every bridge that shares it.
+func TestWatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1})
+	defer c.Close()
+	var logs syncBuffer
+	resets := 0
+	w := NewWatch(c, "bridge:q:marker", zerolog.New(&logs), func() { resets++ })
+	other := NewWatch(c, "bridge:q:marker", zerolog.Nop(), nil) // a second bridge
+	otherResets := 0
+	other.reset = func() { otherResets++ }
+
+	w.Check(ctx)
+	other.Check(ctx)
+	if got := logs.take(); !strings.Contains(got, "store marker written") || resets != 0 {
+		t.Fatalf("first check: %d resets, log %s", resets, got)
+	}
+	w.Check(ctx)
+	if got := logs.take(); got != "" || resets != 0 {
+		t.Fatalf("a quiet check logged %q, %d resets", got, resets)
+	}
+
+	// Redis restarts, keeping its data: down, then up, no reset.
+	m.Close()
+	w.Check(ctx)
+	if got := logs.take(); !strings.Contains(got, "store stopped answering") {
+		t.Fatalf("store down: %s", got)
+	}
+	w.Check(ctx)
+	if got := logs.take(); got != "" {
+		t.Fatalf("still down, logged again: %s", got)
+	}
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	w.Check(ctx)
+	if got := logs.take(); !strings.Contains(got, "store answers again") || strings.Contains(got, "without its data") || resets != 0 {
+		t.Fatalf("store back with its data: %d resets, log %s", resets, got)
+	}
+
+	// It loses its data: said once, by each bridge.
+	m.FlushAll()
+	w.Check(ctx)
+	if got := logs.take(); !strings.Contains(got, `"level":"error"`) || !strings.Contains(got, "came back without its data") || resets != 1 {
+		t.Fatalf("store emptied: %d resets, log %s", resets, got)
+	}
+	other.Check(ctx)
+	w.Check(ctx)
+	if resets != 1 || otherResets != 1 {
+		t.Fatalf("resets seen: %d and %d, want 1 on each bridge", resets, otherResets)
+	}
+}
+
+func TestDurability(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		info, save string
+		known      bool
+		want       []string
+	}{
+		{"aof_enabled:1\r\nmaxmemory_policy:noeviction\r\n", "", true, nil},
+		{"aof_enabled:0\r\nmaxmemory_policy:noeviction\r\n", "3600 1 300 100", true, nil},
+		{"aof_enabled:0\r\nmaxmemory_policy:noeviction\r\n", "", false, nil}, // CONFIG not allowed: unknown, not alarming
+		{"aof_enabled:0\r\nmaxmemory_policy:noeviction\r\n", "", true, []string{"persists nothing"}},
+		{"aof_enabled:1\r\nmaxmemory_policy:allkeys-lru\r\n", "", true, []string{"maxmemory-policy is allkeys-lru"}},
+	} {
+		got := Durability(c.info, c.save, c.known)
+		if len(got) != len(c.want) {
+			t.Errorf("Durability(%q, %q, %v) = %q, want %d warnings", c.info, c.save, c.known, got, len(c.want))
+			continue
+		}
+		for i, w := range c.want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("Durability(%q, %q) warning %q does not say %q", c.info, c.save, got[i], w)
+			}
+		}
+	}
+}
