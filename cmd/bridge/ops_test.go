@@ -476,3 +476,15 @@ func TestBulkReplay(t *testing.T) {
 		t.Fatalf("%d requests, want 7 (4 first attempts, 3 replays)", n)
 	}
 }
+
+// Settings that start but defeat themselves are warned of.
+func TestStartupWarnings(t *testing.T) {
+	t.Parallel()
+	fake := fake8x8.New(t, fake8x8.SpecDir(t))
+	env := baseEnv(t, fake)
+	env["BRIDGE_RETRY_MAX_AGE"] = "10ms" // the same as BRIDGE_RETRY_BASE: no retry fits
+	env["BRIDGE_SHUTDOWN_TIMEOUT"] = "2s"
+	b := start(t, env)
+	b.logs.await(t, "BRIDGE_RETRY_MAX_AGE is not longer than BRIDGE_RETRY_BASE")
+	b.logs.await(t, "BRIDGE_SHUTDOWN_TIMEOUT is shorter than one 8x8 request")
+}

@@ -82,6 +82,11 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 			Msg("BRIDGE_SHUTDOWN_TIMEOUT is shorter than one 8x8 request: a stop can cut an attempt short, and it may be sent again")
 	}
 
+	if cfg.RetryMaxAge <= cfg.RetryBase {
+		log.Warn().Dur("retry_max_age", cfg.RetryMaxAge).Dur("retry_base", cfg.RetryBase).
+			Msg("BRIDGE_RETRY_MAX_AGE is not longer than BRIDGE_RETRY_BASE: a delivery 8x8 cannot take at once is parked rather than retried")
+	}
+
 	snd, client, mode, err := senders(cfg, log)
 	if err != nil {
 		return err

@@ -6,6 +6,8 @@ package store
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -26,8 +28,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
-		// The parse error may quote the URL, password included: say only what to fix.
-		return nil, fmt.Errorf("BRIDGE_REDIS_URL is not a valid redis:// or rediss:// URL (redis://[:password@]host:port[/db])")
+		// The parse error may quote the URL, password included: it is
+		// passed on only when it holds no part of the password.
+		why := ""
+		if secret := password(url); secret == "" || !strings.Contains(err.Error(), secret) {
+			why = " (" + strings.TrimPrefix(err.Error(), "redis: ") + ")"
+		}
+		return nil, fmt.Errorf("BRIDGE_REDIS_URL is not a valid redis:// or rediss:// URL%s: write redis://[:password@]host:port[/db]", why)
 	}
 	// Fail fast while Redis is away: Zendesk waits about 10 s for an answer
 	// and a 503 with Retry-After is the useful one.
@@ -37,6 +44,29 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	opt.MaxRetries = 1
 	c := redis.NewClient(opt)
 	return &Store{Client: c, Durable: true, closers: []func(){func() { _ = c.Close() }}}, nil
+}
+
+// password is the password in a URL, or "" when it has none or cannot be
+// parsed (then the whole URL is treated as secret by the caller's check on
+// the userinfo as written).
+func password(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		// Unparsable: take whatever sits between "://" and "@" as secret.
+		rest := raw
+		if _, after, ok := strings.Cut(raw, "://"); ok {
+			rest = after
+		}
+		if userinfo, _, ok := strings.Cut(rest, "@"); ok && userinfo != "" {
+			return userinfo
+		}
+		return ""
+	}
+	p, _ := u.User.Password()
+	if p == "" && u.User != nil {
+		p = u.User.Username() // redis://secret@host: a password without a user
+	}
+	return p
 }
 
 func openEmbedded(ctx context.Context) (*Store, error) {

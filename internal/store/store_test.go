@@ -52,3 +52,18 @@ func TestBadURLKeepsThePasswordOut(t *testing.T) {
 		t.Fatalf("Open = %v", err)
 	}
 }
+
+// A bad URL is explained, without quoting its password.
+func TestOpenBadURL(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ url, want, secret string }{
+		{"redis://:hunter2@localhost:6379/abc", `invalid database number: "abc"`, "hunter2"},
+		{"http://localhost:6379", "invalid URL scheme", ""},
+		{"redis://user:hunter2@local%host:6379/0", "BRIDGE_REDIS_URL is not a valid", "hunter2"},
+	} {
+		_, err := Open(context.Background(), c.url)
+		if err == nil || !strings.Contains(err.Error(), c.want) || (c.secret != "" && strings.Contains(err.Error(), c.secret)) {
+			t.Errorf("Open(%q) = %v; want it to say %q and not %q", c.url, err, c.want, c.secret)
+		}
+	}
+}
