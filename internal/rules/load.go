@@ -228,7 +228,7 @@ func syntaxMessage(msg, src string) string {
 	}
 	out := "not valid YAML: " + msg
 	_, value, _ := strings.Cut(src, ": ")
-	value = strings.TrimSpace(value)
+	value = dropComment(strings.TrimSpace(value))
 	switch {
 	case unquotedTpl.MatchString(src):
 		return out + `; a value that starts with {{ must be in quotes, like "{{ticket.id}}"`
@@ -240,6 +240,23 @@ func syntaxMessage(msg, src string) string {
 		return out + "; check this line's indentation against the lines above: the keys of one mapping start in the same column"
 	}
 	return out
+}
+
+// dropComment cuts a trailing comment off a quoted value ("hi" # a "note"),
+// so that quotes in the comment are not counted as the value's: a " #"
+// right after a closing quote starts one.
+func dropComment(value string) string {
+	if value == "" || (value[0] != '"' && value[0] != '\'') {
+		return value
+	}
+	for i := 1; i+1 < len(value); i++ {
+		if value[i] == ' ' && value[i+1] == '#' {
+			if before := strings.TrimRight(value[:i], " "); len(before) > 1 && before[len(before)-1] == value[0] {
+				return before
+			}
+		}
+	}
+	return value
 }
 
 func (l *loader) defaults(f field) Defaults {

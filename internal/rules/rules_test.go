@@ -559,3 +559,18 @@ func TestWarnings(t *testing.T) {
 		t.Fatalf("the rule did not load as written: %+v", set.Rules)
 	}
 }
+
+// Quotes in a trailing comment are not the value's.
+func TestSyntaxMessageIgnoresCommentQuotes(t *testing.T) {
+	t.Parallel()
+	msg := "value is not allowed in this context"
+	if got := syntaxMessage(msg, `    text: "Hi there" # say "hi" to them`); strings.Contains(got, "holds double quotes") {
+		t.Errorf("a comment's quotes were counted: %s", got)
+	}
+	if got := syntaxMessage(msg, `    text: "Say "hi" now" # a comment`); !strings.Contains(got, "holds double quotes") {
+		t.Errorf("quotes inside the value were missed: %s", got)
+	}
+	if got := syntaxMessage(msg, `    text: 'It''s' # don't`); strings.Contains(got, "holds single quotes") {
+		t.Errorf("a comment's apostrophe was counted: %s", got)
+	}
+}
