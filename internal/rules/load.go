@@ -217,12 +217,13 @@ func (l *loader) syntaxError(err error) {
 	if n >= 1 && n <= len(l.lines) {
 		src = l.lines[n-1]
 	}
-	l.problems.add(n, "", "%s", syntaxMessage(ye.GetMessage(), src))
+	l.problems.add(n, "", "%s", SyntaxMessage(ye.GetMessage(), src))
 }
 
-// syntaxMessage words the parser's message for an editor, with what to do
-// when the line shows a usual cause. src is the line it points at.
-func syntaxMessage(msg, src string) string {
+// SyntaxMessage words the YAML parser's message for an editor, with what to
+// do when the line shows a usual cause. src is the line it points at. Rule
+// test files use it too.
+func SyntaxMessage(msg, src string) string {
 	if strings.Contains(msg, "found character '\t'") {
 		return "not valid YAML: a tab character; YAML indents with spaces only, so replace the tab with spaces"
 	}

@@ -564,13 +564,13 @@ func TestWarnings(t *testing.T) {
 func TestSyntaxMessageIgnoresCommentQuotes(t *testing.T) {
 	t.Parallel()
 	msg := "value is not allowed in this context"
-	if got := syntaxMessage(msg, `    text: "Hi there" # say "hi" to them`); strings.Contains(got, "holds double quotes") {
+	if got := SyntaxMessage(msg, `    text: "Hi there" # say "hi" to them`); strings.Contains(got, "holds double quotes") {
 		t.Errorf("a comment's quotes were counted: %s", got)
 	}
-	if got := syntaxMessage(msg, `    text: "Say "hi" now" # a comment`); !strings.Contains(got, "holds double quotes") {
+	if got := SyntaxMessage(msg, `    text: "Say "hi" now" # a comment`); !strings.Contains(got, "holds double quotes") {
 		t.Errorf("quotes inside the value were missed: %s", got)
 	}
-	if got := syntaxMessage(msg, `    text: 'It''s' # don't`); strings.Contains(got, "holds single quotes") {
+	if got := SyntaxMessage(msg, `    text: 'It''s' # don't`); strings.Contains(got, "holds single quotes") {
 		t.Errorf("a comment's apostrophe was counted: %s", got)
 	}
 }

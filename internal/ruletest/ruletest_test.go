@@ -167,6 +167,8 @@ func TestRulesTestMalformedFiles(t *testing.T) {
 			[]string{`7: "a" is given twice (first at line 6)`}},
 		{"not YAML", head + "    ticket: {ticket: {id: \"1\"}\n    expect: x\n",
 			[]string{`5: not valid YAML: ',' or '}' must be specified`}},
+		{"a tab, said as rules check says it", head + "    ticket: {ticket: {id: \"1\"}}\n\texpect: {a: {matched: false}}\n",
+			[]string{`5: not valid YAML: a tab character; YAML indents with spaces only, so replace the tab with spaces`}},
 		{"two documents", head + "    ticket: {ticket: {id: \"1\"}}\n    expect: {a: {matched: false}}\n---\nmore: 1\n",
 			[]string{`7: a test file holds one YAML document; remove everything from the second ---`}},
 		{"nothing", "", []string{

@@ -97,7 +97,7 @@ func parseFile(file string) (*suite, error) {
 	// order (a map forgets both).
 	tree, err := parser.ParseBytes(src, 0)
 	if err != nil {
-		return nil, yamlError(file, nil, err)
+		return nil, yamlError(file, src, nil, err)
 	}
 	var top ast.Node
 	if len(tree.Docs) > 0 {
@@ -111,7 +111,7 @@ func parseFile(file string) (*suite, error) {
 	}
 	var f fileYAML
 	if err := yaml.UnmarshalWithOptions(src, &f, yaml.Strict()); err != nil {
-		return nil, yamlError(file, top, err)
+		return nil, yamlError(file, src, top, err)
 	}
 
 	if len(tree.Docs) > 1 {

@@ -24,8 +24,8 @@ var (
 
 // yamlError words a parse or decode error as FILE:LINE: message, in the
 // file's own terms rather than Go's. top, when known, names the key whose
-// value is wrong.
-func yamlError(file string, top ast.Node, err error) error {
+// value is wrong; src is the file, whose line a syntax error is explained by.
+func yamlError(file string, src []byte, top ast.Node, err error) error {
 	var ye yaml.Error
 	if !errors.As(err, &ye) || ye.GetToken() == nil || ye.GetToken().Position == nil {
 		return fmt.Errorf("%s: %v", file, err)
@@ -49,7 +49,11 @@ func yamlError(file string, top ast.Node, err error) error {
 	} else if m := duplicate.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("%q is given twice (first at line %s)", m[1], m[2])
 	} else if top == nil {
-		msg = "not valid YAML: " + msg
+		line := ""
+		if lines := strings.Split(string(src), "\n"); pos.Line >= 1 && pos.Line <= len(lines) {
+			line = lines[pos.Line-1]
+		}
+		msg = rules.SyntaxMessage(msg, line)
 	}
 	return fmt.Errorf("%s:%d: %s", file, pos.Line, msg)
 }
