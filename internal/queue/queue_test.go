@@ -807,6 +807,53 @@ func TestLostDeliveryLeavesNoDamagedClaim(t *testing.T) {
 	})
 }
 
+// hanging is a Sender whose request outlasts the worker's stop: it
+// returns when its context is cancelled, as a cut-off 8x8 request does.
+type hanging struct{ started chan struct{} }
+
+func (h hanging) Send(ctx context.Context, _ sender.Message) (sender.Result, error) {
+	close(h.started)
+	<-ctx.Done()
+	r := sender.Result{Outcome: sender.Retryable, Message: "request cut short: " + ctx.Err().Error()}
+	return r, &sender.Error{Result: r}
+}
+
+// An attempt cut short by a stop was made (8x8 may have the message): the
+// delivery, back in the queue, counts it.
+func TestAttemptCutByStopIsCounted(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		h := hanging{started: make(chan struct{})}
+		w := NewWorker(WorkerOptions{
+			Queue: q, Sender: h, Policy: fastPolicy, Concurrency: 1, RateLimit: 1000,
+			Log: zerolog.Nop(), Rand: func() float64 { return 0 }, Now: time.Now,
+			ShutdownTimeout: 100 * time.Millisecond, Mask: func(string) string { return "masked" },
+		})
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- w.Run(runCtx) }()
+		if _, _, err := q.Enqueue(ctx, delivery("cut"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		<-h.started
+		stop()
+		<-done
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			in, err := q.Get(ctx, "cut")
+			if err == nil && in.Last.Attempts == 1 && (in.State == Queued || in.State == Retrying) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after a stop cut its attempt short: %+v, %v; want 1 attempt, back in the queue", in, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+}
+
 func TestDeleteParked(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
