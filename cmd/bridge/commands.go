@@ -214,6 +214,8 @@ func replayParked(ctx context.Context, q *queue.Queue, queueName string, args []
 	switch {
 	case fs.NArg() > 0:
 		return &exitError{2, fmt.Errorf("unexpected %q; %s", fs.Arg(0), deliveriesUsage)}
+	case f.Status < 0 || f.Code < 0:
+		return &exitError{2, errors.New("--status and --code are 8x8's numbers as listed (401, 1200): not negative")}
 	case f == (queue.Filter{}) && !*all:
 		return &exitError{2, errors.New("say which parked deliveries to replay: --status 401, --code 1200 and/or --rule NAME, or --all for every one")}
 	case *limit < 1 || *limit > queue.MaxBulk:
@@ -229,8 +231,8 @@ func replayParked(ctx context.Context, q *queue.Queue, queueName string, args []
 		return fmt.Errorf("queue %q: stopped after %d: %w", queueName, len(b.Replayed), err)
 	}
 	_, err = fmt.Fprintf(stdout, "%d parked deliveries matched in queue %q, %d queued again, %d no longer parked\n", b.Matched, queueName, len(b.Replayed), b.Skipped)
-	if err == nil && b.Matched == *limit {
-		_, err = fmt.Fprintln(stdout, "the limit was reached: run it again for more")
+	if err == nil && b.More {
+		_, err = fmt.Fprintln(stdout, "more parked deliveries match: run it again for them")
 	}
 	return err
 }

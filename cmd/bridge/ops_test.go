@@ -451,17 +451,21 @@ func TestBulkReplay(t *testing.T) {
 	getenv := func(k string) string { return env[k] }
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"deliveries", "replay", "--status", "401", "--limit", "1"}, getenv, nil, &out, io.Discard); err != nil ||
-		strings.Count(out.String(), "queued again\n") != 1 || !strings.Contains(out.String(), "1 parked deliveries matched") {
+		strings.Count(out.String(), "queued again\n") != 1 || !strings.Contains(out.String(), "1 parked deliveries matched") ||
+		!strings.Contains(out.String(), "more parked deliveries match") {
 		t.Fatalf("deliveries replay --status 401 --limit 1: %v\n%s", err, out.String())
 	}
 	if err := run(context.Background(), []string{"deliveries", "replay", "--rule"}, getenv, nil, &out, io.Discard); err == nil {
 		t.Fatal("a flag without its value was accepted")
 	}
+	if err := run(context.Background(), []string{"deliveries", "replay", "--status", "-5"}, getenv, nil, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "not negative") {
+		t.Fatalf("a negative status: %v", err)
+	}
 	if err := run(context.Background(), []string{"deliveries", "replay", "--limit", "5"}, getenv, nil, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "--all") {
 		t.Fatalf("a bulk replay without a filter: %v", err)
 	}
 	a := b.admin(t, http.MethodPost, "/deliveries/replay?status=401&code=1200", nil)
-	if a.Status != http.StatusAccepted || a.Body["replayed"] != float64(2) || len(a.Body["ids"].([]any)) != 2 {
+	if a.Status != http.StatusAccepted || a.Body["replayed"] != float64(2) || len(a.Body["ids"].([]any)) != 2 || a.Body["more"] != false {
 		t.Fatalf("bulk replay of the 401s: %d %s", a.Status, a.Raw)
 	}
 	waitRequests(t, fake, 7)

@@ -137,6 +137,8 @@ type Queue struct {
 	now       func() time.Time
 	// options are Enqueue's options that are the same for every delivery.
 	options []asynq.Option
+	// bulkPage is how many parked deliveries ReplayParked reads at once.
+	bulkPage int
 }
 
 // New returns a queue named name on rdb. Several bridges may share one.
@@ -147,6 +149,7 @@ func New(rdb redis.UniversalClient, name string, now func() time.Time) *Queue {
 		inspector: asynq.NewInspectorFromRedisClient(rdb),
 		name:      name,
 		now:       now,
+		bulkPage:  bulkPage,
 		options: []asynq.Option{
 			asynq.Queue(name),
 			// The worker decides retry or park itself; asynq's own count
@@ -548,37 +551,70 @@ const MaxBulk = 10_000
 
 // Bulk is what a bulk replay did.
 type Bulk struct {
-	Matched  int      // parked deliveries the filter matched, up to the limit
+	Matched  int      // parked deliveries the filter matched and this call took on
 	Replayed []string // ids queued again
 	Skipped  int      // matched but no longer parked when replayed (another replay, a new firing)
+	// More says matching parked deliveries are left: the limit was reached,
+	// or ctx ran out first. Running it again takes them on.
+	More bool
 }
 
-// ReplayParked replays the parked deliveries f matches, newest first, at
-// most limit (and MaxBulk) of them: the runbook's case of many deliveries
-// parked by one cause (a revoked API key: 401) that is now fixed. On a store
-// error it stops, and says what it replayed before.
+// bulkPage is how many parked deliveries a bulk replay reads at once
+// (Queue.bulkPage; tests make it small).
+const bulkPage = 500
+
+// ReplayParked replays the parked deliveries f matches, at most limit (and
+// MaxBulk) of them: the runbook's case of many deliveries parked by one
+// cause (a revoked API key: 401) that is now fixed. It reads every parked
+// delivery, newest first within asynq's retry set and then its archive, so
+// older ones are reached too. When ctx is done it stops and reports More,
+// so a caller can bound the time one call takes; on a store error it stops
+// and returns what it replayed before.
 func (q *Queue) ReplayParked(ctx context.Context, f Filter, limit int) (Bulk, error) {
 	var b Bulk
 	limit = min(limit, MaxBulk)
-	parked, err := q.List(ctx, Parked, MaxBulk)
+	sz, err := q.sizes(ctx)
 	if err != nil {
 		return b, err
 	}
-	for _, in := range parked {
-		if b.Matched == limit {
-			break
-		}
-		if !f.matches(in) {
-			continue
-		}
-		b.Matched++
-		switch err := q.Replay(ctx, in.ID); {
-		case err == nil:
-			b.Replayed = append(b.Replayed, in.ID)
-		case errors.Is(err, ErrNotParked), errors.Is(err, ErrNotFound):
-			b.Skipped++
-		default:
-			return b, err
+	sets := []struct {
+		list func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+		n    int
+	}{{q.inspector.ListRetryTasks, sz.retry}, {q.inspector.ListArchivedTasks, sz.archived}}
+	for _, set := range sets {
+		// Pages from the last (newest) back: replaying moves a delivery
+		// out of the set, which shifts only the pages after it.
+		for page := (set.n + q.bulkPage - 1) / q.bulkPage; page >= 1; page-- {
+			tis, err := set.list(q.name, asynq.PageSize(q.bulkPage), asynq.Page(page))
+			if errors.Is(err, asynq.ErrQueueNotFound) {
+				break
+			}
+			if err != nil {
+				return b, err
+			}
+			for i := len(tis) - 1; i >= 0; i-- {
+				in := q.info(tis[i])
+				if in.State != Parked || !f.matches(in) {
+					continue
+				}
+				if b.Matched == limit || ctx.Err() != nil {
+					b.More = true
+					return b, nil
+				}
+				b.Matched++
+				switch err := q.Replay(ctx, in.ID); {
+				case err == nil:
+					b.Replayed = append(b.Replayed, in.ID)
+				case errors.Is(err, ErrNotParked), errors.Is(err, ErrNotFound):
+					b.Skipped++
+				case ctx.Err() != nil: // out of time mid-replay: say so, it can be run again
+					b.Matched--
+					b.More = true
+					return b, nil
+				default:
+					return b, err
+				}
+			}
 		}
 	}
 	return b, nil

@@ -352,45 +352,57 @@ func TestPermanentParksAndReplays(t *testing.T) {
 	})
 }
 
-// A bulk replay queues again the parked deliveries its filter matches, and
-// leaves the others parked.
+// A bulk replay queues again the parked deliveries its filter matches (by
+// status, code and rule), however old, and leaves the others parked.
 func TestReplayParkedByFilter(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
 		ctx := context.Background()
 		q := New(newClient(), name, time.Now)
+		q.bulkPage = 2 // several pages, so that the oldest are reached by paging
 		unauthorized := sender.Result{Outcome: sender.Permanent, Status: 401, Code: 1200, Message: "Unauthorized"}
+		forbidden := sender.Result{Outcome: sender.Permanent, Status: 401, Code: 1300, Message: "Unauthorized subaccount"}
 		invalid := sender.Result{Outcome: sender.Permanent, Status: 400, Code: 1002, Message: "Invalid MSISDN"}
-		s := &scripted{answers: []sender.Result{unauthorized, unauthorized, invalid, unauthorized}}
+		parkings := []struct {
+			id, rule string
+			answer   sender.Result
+		}{
+			{"old", "solved-sms", unauthorized}, // the oldest: behind three pages of newer ones
+			{"other-rule", "other", unauthorized},
+			{"other-code", "solved-sms", forbidden},
+			{"bad1", "solved-sms", invalid}, {"bad2", "solved-sms", invalid}, {"bad3", "solved-sms", invalid},
+		}
+		s := &scripted{}
+		for _, p := range parkings {
+			s.answers = append(s.answers, p.answer)
+		}
 		obs := startWorker(t, q, s, fastPolicy)
-		for _, id := range []string{"k1", "k2", "bad", "k3"} {
-			d := delivery(id)
-			if id == "k3" {
-				d.Rule = "other-rule"
-			}
+		for _, p := range parkings {
+			d := delivery(p.id)
+			d.Rule = p.rule
 			if _, _, err := q.Enqueue(ctx, d, time.Hour); err != nil {
 				t.Fatal(err)
 			}
 			obs.await(t, Parked)
-			settled(t, q, id, Parked)
+			settled(t, q, p.id, Parked)
 		}
-		// One at most, then the rest of one rule's 401s, then all 401s.
-		if b, err := q.ReplayParked(ctx, Filter{Status: 401, Rule: "SOLVED-SMS"}, 1); err != nil || b.Matched != 1 || len(b.Replayed) != 1 {
-			t.Fatalf("ReplayParked(limit 1) = %+v, %v", b, err)
-		}
-		obs.await(t, Sent)
-		b, err := q.ReplayParked(ctx, Filter{Status: 401, Code: 1200}, 100)
-		if err != nil || b.Matched != 2 || len(b.Replayed) != 2 || b.Skipped != 0 {
-			t.Fatalf("ReplayParked(401) = %+v, %v; want the other two 401s", b, err)
+		b, err := q.ReplayParked(ctx, Filter{Status: 401, Code: 1200, Rule: "SOLVED-SMS"}, 100)
+		if err != nil || b.Matched != 1 || !slices.Equal(b.Replayed, []string{"old"}) || b.More {
+			t.Fatalf("ReplayParked(401, 1200, solved-sms) = %+v, %v; want only the oldest", b, err)
 		}
 		obs.await(t, Sent)
+		// Two more 401s, one per call: the first says more are left.
+		if b, err := q.ReplayParked(ctx, Filter{Status: 401}, 1); err != nil || len(b.Replayed) != 1 || !b.More {
+			t.Fatalf("ReplayParked(401, limit 1) = %+v, %v; want one, and more left", b, err)
+		}
+		obs.await(t, Sent)
+		if b, err := q.ReplayParked(ctx, Filter{Status: 401}, 1); err != nil || len(b.Replayed) != 1 || b.More {
+			t.Fatalf("ReplayParked(401, limit 1) again = %+v, %v; want the last one, none left", b, err)
+		}
 		obs.await(t, Sent)
 		parked, err := q.List(ctx, Parked, 10)
-		if err != nil || len(parked) != 1 || parked[0].ID != "bad" {
-			t.Fatalf("still parked: %v, %v; want only the 400", parked, err)
-		}
-		if b, err := q.ReplayParked(ctx, Filter{Status: 401}, 100); err != nil || b.Matched != 0 {
-			t.Fatalf("nothing left to replay: %+v, %v", b, err)
+		if err != nil || len(parked) != 3 {
+			t.Fatalf("still parked: %v, %v; want the three 400s", parked, err)
 		}
 	})
 }

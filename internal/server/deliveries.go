@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -186,7 +187,11 @@ func (s *server) replayParked(c echo.Context) error {
 		}
 		limit = n
 	}
-	b, err := s.Queue.ReplayParked(c.Request().Context(), f, limit)
+	// Bounded in time, well inside the server's 30 s write timeout: the
+	// operator gets the summary, and runs it again for the rest.
+	ctx, cancel := context.WithTimeout(c.Request().Context(), bulkBudget)
+	defer cancel()
+	b, err := s.Queue.ReplayParked(ctx, f, limit)
 	if err != nil {
 		s.Log.Warn().Int("replayed", len(b.Replayed)).Str("reason", storeError(err)).Err(err).Msg("bulk replay stopped: store unavailable")
 		return storeUnavailable(fmt.Sprintf("The store stopped answering after %d deliveries were queued again: %s. Run it again to replay the rest.",
@@ -198,15 +203,19 @@ func (s *server) replayParked(c echo.Context) error {
 	if b.Skipped > 0 {
 		msg += fmt.Sprintf(", %d were no longer parked", b.Skipped)
 	}
-	if b.Matched == limit {
-		msg += "; the limit was reached: run it again for more"
+	if b.More {
+		msg += "; more parked deliveries match (the limit or the time of one call was reached): run it again for them"
 	}
 	status := http.StatusOK
 	if len(b.Replayed) > 0 {
 		status = http.StatusAccepted
 	}
-	return c.JSON(status, map[string]any{"matched": b.Matched, "replayed": len(b.Replayed), "skipped": b.Skipped, "ids": nonNil(b.Replayed), "message": msg + "."})
+	return c.JSON(status, map[string]any{"matched": b.Matched, "replayed": len(b.Replayed), "skipped": b.Skipped, "more": b.More,
+		"ids": nonNil(b.Replayed), "message": msg + "."})
 }
+
+// bulkBudget bounds one bulk replay over HTTP.
+const bulkBudget = 20 * time.Second
 
 func nonNil(ids []string) []string {
 	if ids == nil {
