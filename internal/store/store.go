@@ -5,8 +5,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	neturl "net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,9 +32,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		// The parse error may quote the URL, password included: it is
 		// passed on only when it holds no part of the password.
+		// A URL syntax error quotes the URL (escaped, so a plain search
+		// for the password can miss it): only its reason is kept.
+		msg := err.Error()
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			msg = ue.Err.Error()
+		}
 		why := ""
-		if secret := password(url); secret == "" || !strings.Contains(err.Error(), secret) {
-			why = " (" + strings.TrimPrefix(err.Error(), "redis: ") + ")"
+		if secret := password(url); secret == "" || !leaks(msg, secret) {
+			why = " (" + strings.TrimPrefix(msg, "redis: ") + ")"
 		}
 		return nil, fmt.Errorf("BRIDGE_REDIS_URL is not a valid redis:// or rediss:// URL%s: write redis://[:password@]host:port[/db]", why)
 	}
@@ -44,6 +53,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	opt.MaxRetries = 1
 	c := redis.NewClient(opt)
 	return &Store{Client: c, Durable: true, closers: []func(){func() { _ = c.Close() }}}, nil
+}
+
+// leaks reports whether msg holds secret, as written or quoted.
+func leaks(msg, secret string) bool {
+	q := strconv.Quote(secret)
+	return strings.Contains(msg, secret) || strings.Contains(msg, q[1:len(q)-1])
 }
 
 // password is the password in a URL, or "" when it has none or cannot be

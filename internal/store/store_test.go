@@ -60,6 +60,8 @@ func TestOpenBadURL(t *testing.T) {
 		{"redis://:hunter2@localhost:6379/abc", `invalid database number: "abc"`, "hunter2"},
 		{"http://localhost:6379", "invalid URL scheme", ""},
 		{"redis://user:hunter2@local%host:6379/0", "BRIDGE_REDIS_URL is not a valid", "hunter2"},
+		{`redis://:pa"ss@localhost:6379/0`, "invalid userinfo", `pa\"ss`},
+		{"redis://:a\\b@localhost:6379/0", "BRIDGE_REDIS_URL is not a valid", `a\\b`},
 	} {
 		_, err := Open(context.Background(), c.url)
 		if err == nil || !strings.Contains(err.Error(), c.want) || (c.secret != "" && strings.Contains(err.Error(), c.secret)) {
