@@ -221,7 +221,7 @@ func TestInboundAuthOptions(t *testing.T) {
 		h.Set(zendesk.HeaderSignature, zendesk.Sign("a-third-webhook", ts, body))
 		h.Set(zendesk.HeaderWebhookID, "01HZXK4T9S5N7Q2W8E3R6Y1U0P")
 		a := b.do(t, http.MethodPost, "/webhooks/zendesk", body, h)
-		if msg, _ := a.Body["message"].(string); a.Status != 401 || !strings.Contains(msg, "matches no secret in BRIDGE_ZENDESK_SIGNING_SECRET") ||
+		if msg, _ := a.Body["message"].(string); a.Status != 401 || !strings.Contains(msg, "matches the body with no secret in BRIDGE_ZENDESK_SIGNING_SECRET") ||
 			!strings.Contains(msg, "webhook 01HZXK4T9S5N7Q2W8E3R6Y1U0P") {
 			t.Fatalf("signed with neither: %d %s", a.Status, a.Raw)
 		}

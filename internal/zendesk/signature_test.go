@@ -35,10 +35,10 @@ func TestVerify(t *testing.T) {
 		{"timestamp too old", ts, good, body, now.Add(6 * time.Minute), false, "away from now"},
 		{"timestamp in the future", ts, good, body, now.Add(-6 * time.Minute), false, "away from now"},
 		{"timestamp far away", "0000-01-01T00:00:00Z", good, body, now, false, "timestamp is more than a day away from now"},
-		{"body changed", ts, good, []byte(`{"ticket":{"id":2}}`), now, false, "does not match"},
-		{"signed with another secret", ts, Sign("other", ts, body), body, now, false, "does not match"},
+		{"body changed", ts, good, []byte(`{"ticket":{"id":2}}`), now, false, "matches the body with no secret"},
+		{"signed with another secret", ts, Sign("other", ts, body), body, now, false, "matches the body with no secret"},
 		{"signed with Zendesk's test secret", ts, Sign(TestSigningSecret, ts, body), body, now, false, "Zendesk's fixed test secret"},
-		{"body+timestamp order is not accepted", ts, Sign(secret, string(body), []byte(ts)), body, now, false, "does not match"},
+		{"body+timestamp order is not accepted", ts, Sign(secret, string(body), []byte(ts)), body, now, false, "matches the body with no secret"},
 		{"missing signature", ts, "", body, now, false, "required"},
 		{"missing timestamp", "", good, body, now, false, "required"},
 		{"timestamp not RFC 3339", "1700000000", good, body, now, false, "RFC 3339"},
@@ -67,7 +67,8 @@ func TestVerify(t *testing.T) {
 }
 
 // Each Zendesk webhook has its own secret: a bridge fed by several accepts
-// any of them, and says how many it tried when none matches.
+// any of them; when none matches, it says so in the words it uses for one
+// secret, telling the caller nothing of how many there are.
 func TestVerifyAnyOfSeveralSecrets(t *testing.T) {
 	t.Parallel()
 	const ts = "2026-11-27T10:00:00Z"
@@ -80,8 +81,11 @@ func TestVerifyAnyOfSeveralSecrets(t *testing.T) {
 		}
 	}
 	err := Verify(secrets, ts, Sign("third", ts, body), body, now, time.Minute)
-	if !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "matches no secret in BRIDGE_ZENDESK_SIGNING_SECRET") {
+	if !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "matches the body with no secret in BRIDGE_ZENDESK_SIGNING_SECRET") {
 		t.Errorf("signed with another: %v", err)
+	}
+	if one := Verify(secrets[:1], ts, Sign("third", ts, body), body, now, time.Minute); one == nil || one.Error() != err.Error() {
+		t.Errorf("one secret and two are refused differently: %v / %v", one, err)
 	}
 	if err := Verify(nil, ts, Sign("first", ts, body), body, now, time.Minute); !errors.Is(err, ErrSignature) {
 		t.Errorf("no secrets accepted a signature: %v", err)
