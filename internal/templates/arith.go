@@ -3,8 +3,8 @@ package templates
 import (
 	"errors"
 	"math"
+	"math/big"
 	"reflect"
-	"strconv"
 
 	"github.com/osteele/liquid/values"
 )
@@ -13,10 +13,11 @@ import (
 // ticket id plus one prints as "8.447388090495e+12" and loses digits past
 // 2^53; its divided_by truncates a float dividend when the divisor is an
 // integer (10.5 / 2 = 5) and refuses a divisor sent as text ("2"). These
-// follow Shopify: two integers (a number in the template, a ticket's
-// integer, or a string that is one) give an integer, exactly (division
-// rounds toward zero); anything else is done in floats. modulo by zero is
-// an error, like divided_by's, rather than "NaN" in a customer's message.
+// follow Shopify: two whole numbers (a number in the template, a ticket's
+// integer, or a string of digits) give a whole number, exactly and of any
+// size; division and modulo round toward negative infinity, as Ruby does
+// (-7 / 2 = -4, -7 % 3 = 2). Anything else is done in floats. A division
+// or modulo by zero is an error rather than "NaN" in a customer's message.
 
 var errDivisionByZero = errors.New("division by zero")
 
@@ -31,59 +32,34 @@ func divisor(b any) error {
 	if b == nil || b == "" {
 		return errNoDivisor
 	}
-	if y, ok := integer(b); ok && y == 0 {
+	if y, ok := integer(b); ok && y.Sign() == 0 {
 		return errDivisionByZero
 	}
 	return nil
 }
 
 func plus(a, b any) (any, error) {
-	return arithmetic(a, b, func(x, y int64) (int64, bool) {
-		r := x + y
-		return r, (y >= 0) == (r >= x)
-	}, func(x, y float64) (float64, error) { return x + y, nil })
+	return arithmetic(a, b, func(x, y *big.Int) *big.Int { return x.Add(x, y) },
+		func(x, y float64) (float64, error) { return x + y, nil })
 }
 
 func minus(a, b any) (any, error) {
-	return arithmetic(a, b, func(x, y int64) (int64, bool) {
-		r := x - y
-		return r, (y >= 0) == (r <= x)
-	}, func(x, y float64) (float64, error) { return x - y, nil })
+	return arithmetic(a, b, func(x, y *big.Int) *big.Int { return x.Sub(x, y) },
+		func(x, y float64) (float64, error) { return x - y, nil })
 }
 
 func times(a, b any) (any, error) {
-	return arithmetic(a, b, func(x, y int64) (int64, bool) {
-		if x == 0 || y == 0 {
-			return 0, true
-		}
-		r := x * y
-		return r, r/y == x && !(x == -1 && y == math.MinInt64) && !(y == -1 && x == math.MinInt64)
-	}, func(x, y float64) (float64, error) { return x * y, nil })
-}
-
-func modulo(a, b any) (any, error) {
-	if err := divisor(b); err != nil {
-		return nil, err
-	}
-	return arithmetic(a, b, func(x, y int64) (int64, bool) {
-		if y == -1 {
-			return 0, true // MinInt64 % -1 would overflow
-		}
-		return x % y, true
-	}, func(x, y float64) (float64, error) {
-		if y == 0 {
-			return 0, errDivisionByZero
-		}
-		return math.Mod(x, y), nil
-	})
+	return arithmetic(a, b, func(x, y *big.Int) *big.Int { return x.Mul(x, y) },
+		func(x, y float64) (float64, error) { return x * y, nil })
 }
 
 func dividedBy(a, b any) (any, error) {
 	if err := divisor(b); err != nil {
 		return nil, err
 	}
-	return arithmetic(a, b, func(x, y int64) (int64, bool) {
-		return x / y, !(x == math.MinInt64 && y == -1)
+	return arithmetic(a, b, func(x, y *big.Int) *big.Int {
+		q, _ := floorDivMod(x, y)
+		return q
 	}, func(x, y float64) (float64, error) {
 		if y == 0 {
 			return 0, errDivisionByZero
@@ -92,14 +68,47 @@ func dividedBy(a, b any) (any, error) {
 	})
 }
 
-// arithmetic applies onInts when a and b are both integers and the result
-// fits in an int64, else onFloats.
-func arithmetic(a, b any, onInts func(x, y int64) (int64, bool), onFloats func(x, y float64) (float64, error)) (any, error) {
+func modulo(a, b any) (any, error) {
+	if err := divisor(b); err != nil {
+		return nil, err
+	}
+	return arithmetic(a, b, func(x, y *big.Int) *big.Int {
+		_, m := floorDivMod(x, y)
+		return m
+	}, func(x, y float64) (float64, error) {
+		if y == 0 {
+			return 0, errDivisionByZero
+		}
+		m := math.Mod(x, y)
+		if m != 0 && (m < 0) != (y < 0) { // the divisor's sign, as Ruby
+			m += y
+		}
+		return m, nil
+	})
+}
+
+// floorDivMod is x/y rounded toward negative infinity, and the remainder
+// with y's sign. y is not zero.
+func floorDivMod(x, y *big.Int) (q, m *big.Int) {
+	q, m = new(big.Int).QuoRem(x, y, new(big.Int))
+	if m.Sign() != 0 && m.Sign() != y.Sign() {
+		q.Sub(q, big.NewInt(1))
+		m.Add(m, y)
+	}
+	return q, m
+}
+
+// arithmetic applies onInts when a and b are both whole numbers, else
+// onFloats. A whole result prints as digits: an int64 when it fits, else
+// a string of its digits.
+func arithmetic(a, b any, onInts func(x, y *big.Int) *big.Int, onFloats func(x, y float64) (float64, error)) (any, error) {
 	if x, ok := integer(a); ok {
 		if y, ok := integer(b); ok {
-			if r, ok := onInts(x, y); ok {
-				return r, nil
+			r := onInts(x, y)
+			if r.IsInt64() {
+				return r.Int64(), nil
 			}
+			return r.String(), nil
 		}
 	}
 	x, err := float(a)
@@ -113,21 +122,36 @@ func arithmetic(a, b any, onInts func(x, y int64) (int64, bool), onFloats func(x
 	return onFloats(x, y)
 }
 
-// integer reads v as an integer: Go's integer types, and a string of
-// digits (a ticket field sent as text).
-func integer(v any) (int64, bool) {
+// maxDigits bounds the whole numbers read from text: a ticket field of a
+// million digits is not multiplied.
+const maxDigits = 100
+
+// integer reads v as a whole number: Go's integer types, and a string of
+// digits (a ticket field sent as text), with an optional sign.
+func integer(v any) (*big.Int, bool) {
 	switch n := v.(type) {
 	case int:
-		return int64(n), true
+		return big.NewInt(int64(n)), true
 	case int64:
-		return n, true
+		return big.NewInt(n), true
 	case int32:
-		return int64(n), true
+		return big.NewInt(int64(n)), true
 	case string:
-		i, err := strconv.ParseInt(n, 10, 64)
-		return i, err == nil
+		digits := n
+		if len(digits) > 0 && (digits[0] == '-' || digits[0] == '+') {
+			digits = digits[1:]
+		}
+		if digits == "" || len(digits) > maxDigits {
+			return nil, false
+		}
+		for i := range len(digits) {
+			if digits[i] < '0' || digits[i] > '9' {
+				return nil, false
+			}
+		}
+		return new(big.Int).SetString(n, 10)
 	}
-	return 0, false
+	return nil, false
 }
 
 var float64Type = reflect.TypeFor[float64]()

@@ -269,21 +269,74 @@ func (t *Template) renderLiquid(data map[string]any) (out string, err error) {
 // A division by a field neither ticket has (errNoDivisor) is the data's
 // doing, not the template's: it passes.
 func (t *Template) Check() error {
-	if _, err := t.Render(map[string]any{}); err != nil && !dataless(err) {
+	if err := t.checkWith(map[string]any{}); err != nil {
 		return fmt.Errorf("%w (rendering with an empty ticket)", err)
 	}
-	_, err := t.Render(sample("vip notify_customer_sms"))
-	if err == nil || dataless(err) {
+	err := t.checkWith(sample("vip notify_customer_sms"))
+	if err == nil {
 		return nil
 	}
-	if _, err2 := t.Render(sample([]any{"vip", "notify_customer_sms"})); err2 == nil || dataless(err2) {
+	if err2 := t.checkWith(sample([]any{"vip", "notify_customer_sms"})); err2 == nil {
 		return nil
 	}
 	return fmt.Errorf("%w (rendering with a sample ticket)", err)
 }
 
-// dataless says whether a render failed only for want of a divisor.
-func dataless(err error) bool { return strings.Contains(err.Error(), errNoDivisor.Error()) }
+// checkWith renders with data for Check. A division by a field data lacks
+// (errNoDivisor) is the data's doing: the field is given the value 1 and
+// the render tried again, so that what follows the division is checked too.
+func (t *Template) checkWith(data map[string]any) error {
+	for range 8 {
+		_, err := t.Render(data)
+		if err == nil || !strings.Contains(err.Error(), errNoDivisor.Error()) {
+			return err
+		}
+		filled := false
+		for _, m := range divisorPath.FindAllStringSubmatch(err.Error(), -1) {
+			path := strings.Split(m[1], ".")
+			if _, ok := lookupPath(data, path); !ok {
+				data = withPath(data, path, int64(1))
+				filled = true
+			}
+		}
+		if !filled {
+			return nil // a divisor not named by a plain path: leave it to the ticket
+		}
+	}
+	return nil
+}
+
+var divisorPath = regexp.MustCompile(`(?:divided_by|modulo):\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)`)
+
+func lookupPath(data map[string]any, path []string) (any, bool) {
+	var v any = data
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[k]; !ok || v == nil || v == "" {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// withPath is a copy of data with value at path (maps on the way copied,
+// so that the sample is not changed for the next check).
+func withPath(data map[string]any, path []string, value any) map[string]any {
+	out := make(map[string]any, len(data)+1)
+	for k, v := range data {
+		out[k] = v
+	}
+	if len(path) == 1 {
+		out[path[0]] = value
+		return out
+	}
+	inner, _ := out[path[0]].(map[string]any)
+	out[path[0]] = withPath(inner, path[1:], value)
+	return out
+}
 
 // sample is a ticket as the recommended webhook body delivers it.
 func sample(tags any) map[string]any {
@@ -371,7 +424,7 @@ func pinpoint(err error, root render.Node) error {
 	}
 	loc := found[0].SourceLocation()
 	src := found[0].SourceText()
-	in := strings.LastIndex(msg, " in ")
+	in := strings.LastIndex(msg, " in {") // not an "in" within a for tag
 	if in < 0 || strings.HasSuffix(msg, " in "+src) {
 		return err
 	}

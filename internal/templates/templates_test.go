@@ -23,6 +23,7 @@ func TestRender(t *testing.T) {
 		"tags":      []any{"vip", "gold"},
 		"requester": map[string]any{"first_name": "ann", "phone": "+6591234567"},
 		"empty":     "",
+		"big":       "99999999999999999999",
 	})
 	for _, tc := range []struct{ src, want string }{
 		{"Ticket #{{ticket.id}}", "Ticket #8447388090494"},
@@ -30,9 +31,11 @@ func TestRender(t *testing.T) {
 		{"{{ ticket.id_text | plus: 1 }}", "12346"},
 		// Integers stay exact integers, as in Shopify, not 8.447388090495e+12.
 		{"{{ ticket.id | plus: 1 }} {{ ticket.id | minus: 1 }} {{ ticket.id | times: 10 }}", "8447388090495 8447388090493 84473880904940"},
-		{"{{ 9007199254740993 | plus: 0 }} {{ ticket.id | modulo: 1000 }} {{ -7 | modulo: 3 }}", "9007199254740993 494 -1"},
+		{"{{ 9007199254740993 | plus: 0 }} {{ ticket.id | modulo: 1000 }} {{ -7 | modulo: 3 }} {{ 7 | modulo: -3 }}", "9007199254740993 494 2 -2"},
+		{"{{ -7 | divided_by: 2 }} {{ 7 | divided_by: -2 }} {{ -7.5 | modulo: 2 }}", "-4 -4 0.5"}, // Ruby's floor, as Shopify
 		{"{{ ticket.score | plus: 1 }} {{ 5 | times: 0.5 }} {{ nothing | plus: 1 }}", "2.5 2.5 1"},
-		{"{{ 9223372036854775807 | plus: 1 }}", "9.223372036854776e+18"}, // beyond int64: floats, as before
+		{"{{ 9223372036854775807 | plus: 1 }} {{ ticket.big | plus: 1 }} {{ ticket.big | times: ticket.big }}", // beyond int64, still digits
+			"9223372036854775808 100000000000000000000 9999999999999999999800000000000000000001"},
 		{"{{ 10.5 | divided_by: 2 }} {{ ticket.id | divided_by: 2 }} {{ 7 | divided_by: ticket.id_text }} {{ 7 | divided_by: 2.0 }}", "5.25 4223694045247 0 3.5"},
 		{"{{ ticket.title }}", "{{ 7 | plus: 1 }} {% if true %}x{% endif %}"},
 		{"{{ ticket.requester.first_name | capitalize | default: 'there' }}", "Ann"},
@@ -117,6 +120,8 @@ func TestRenderErrors(t *testing.T) {
 		{"{% if ticket.t %}\nHello\n{{ ticket.t | divided_by: ticket.n }}{% endif %}", ticket(map[string]any{"t": "5", "n": int64(0)}),
 			`line 3: error applying filter "divided_by" ("division by zero") in {{ ticket.t | divided_by: ticket.n }}`},
 		{"{{ 7 | modulo: ticket.n }}", ticket(map[string]any{"n": ""}), `error applying filter "modulo" ("the divisor is empty: the ticket has no value for it")`},
+		{"{% for t in ticket.list %}{{ t | divided_by: 0 }}{% endfor %}", ticket(map[string]any{"list": []any{int64(1)}}),
+			`error applying filter "divided_by" ("division by zero") in {{ t | divided_by: 0 }}`},
 		{"a\n{{ ticket.t | times: 2 }}", ticket(map[string]any{"t": "abc"}), `line 2: error applying filter "times" ("can't convert string(abc) to type float64") in {{ ticket.t | times: 2 }}`},
 		// tablerow panics when its writer fails; Render turns it into the error.
 		{"{% tablerow i in (1..1000) %}{{ ticket.title }}{% endtablerow %}", ticket(map[string]any{"title": strings.Repeat("x", 100)}), "the rendered text is longer than 65536 bytes"},
@@ -134,6 +139,9 @@ func TestRenderErrors(t *testing.T) {
 		out, err := tpl.Render(tc.data)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || out != "" {
 			t.Errorf("Render(%q) = %q, %v\nwant error %s", tc.src, out, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), " in {% for t in {{") {
+			t.Errorf("Render(%q) error is cut at the for tag's own \"in\": %q", tc.src, err)
 		}
 		if err != nil && (strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "goroutine")) {
 			t.Errorf("Render(%q) error carries a stack trace or several lines: %q", tc.src, err)
@@ -176,6 +184,13 @@ func TestCheckDivisionByAField(t *testing.T) {
 	}
 	if err := e.MustParseForTest(t, "{{ 5 | modulo: 0 }}").Check(); err == nil {
 		t.Error("Check passes a modulo by a literal zero")
+	}
+	// What follows the division is still checked.
+	if err := e.MustParseForTest(t, `{{ 1 | divided_by: ticket.n }}{{ "a" | plus: "b" }}`).Check(); err == nil {
+		t.Error("Check stopped at a division by a field and passed what can never render")
+	}
+	if err := e.MustParseForTest(t, "{% if ticket.id %}{{ 1 | divided_by: ticket.custom.n }}{{ 2 | modulo: ticket.m }}{% endif %}").Check(); err != nil {
+		t.Errorf("two divisions by fields: %v", err)
 	}
 }
 
