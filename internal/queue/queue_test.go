@@ -246,7 +246,7 @@ func TestRateLimitsInARowAreCounted(t *testing.T) {
 		limited := sender.Result{Outcome: sender.Retryable, Status: 429, Message: "Too Many Requests"}
 		beyond := limited
 		beyond.RetryAfter = 2 * time.Hour // past MaxAge: parks, showing the count
-		s := &scripted{answers: []sender.Result{limited, {Outcome: sender.Retryable, Status: 503}, limited, limited, beyond}}
+		s := &scripted{answers: []sender.Result{limited, {Outcome: sender.Retryable, Status: 503}, limited, limited, beyond, beyond}}
 		obs := startWorkerRand(t, q, s, fastPolicy, func() float64 { return 0 }) // no waiting
 		if _, _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
 			t.Fatal(err)
@@ -257,6 +257,45 @@ func TestRateLimitsInARowAreCounted(t *testing.T) {
 		// counted before the last.
 		if in.Last.Status != 429 || in.Last.RateLimited != 3 || in.Last.Attempts != 2 {
 			t.Fatalf("parked after 429s: %+v; want 3 rate limits in a row, 2 attempts", in.Last)
+		}
+		// A replay starts the count afresh.
+		if err := q.Replay(context.Background(), "d1"); err != nil {
+			t.Fatal(err)
+		}
+		obs.await(t, Parked)
+		if in := settled(t, q, "d1", Parked); in.Last.RateLimited != 1 {
+			t.Fatalf("the first 429 after a replay counts %d in a row, want 1", in.Last.RateLimited)
+		}
+	})
+}
+
+// The wait after a 429 without Retry-After doubles with each one in a row.
+func TestRateLimitBackoffGrows(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
+		ctx := context.Background()
+		q := New(newClient(), name, time.Now)
+		limited := sender.Result{Outcome: sender.Retryable, Status: 429, Message: "Too Many Requests"}
+		s := &scripted{answers: []sender.Result{limited, limited}}
+		p := Policy{Base: 2 * time.Second, MaxDelay: time.Hour, MaxAttempts: 5, MaxAge: time.Hour}
+		startWorkerRand(t, q, s, p, func() float64 { return 1 }) // the whole backoff, no jitter
+		if _, _, err := q.Enqueue(ctx, delivery("d1"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			in, err := q.Get(ctx, "d1")
+			if err == nil && in.State == Retrying && in.Last.RateLimited == 2 {
+				// 2 s after the first, 4 s after the second.
+				if wait := in.NextAttemptAt.Sub(in.Last.At); wait < 3500*time.Millisecond {
+					t.Fatalf("after a second 429 in a row the next attempt is %s later, want about 4s", wait)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no second 429 recorded: %+v, %v", in, err)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }

@@ -311,7 +311,8 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	rateLimited := res.Status == 429
 	if rateLimited {
 		rec.RateLimited = 1
-		if last := w.o.Queue.lastAttempt(ctx, d.ID); last.Status == 429 {
+		// A replay since the last attempt starts the count afresh.
+		if last := w.o.Queue.lastAttempt(ctx, d.ID); last.Status == 429 && !(replayed && last.At.Before(mark.At)) {
 			rec.RateLimited = last.RateLimited + 1
 		}
 	}

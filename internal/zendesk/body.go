@@ -274,6 +274,13 @@ func Decimal(s string) (string, bool) {
 	rest := strings.TrimPrefix(s, "-")
 	mant, exp := rest, 0
 	if i := strings.IndexAny(rest, "eE"); i >= 0 {
+		digits := rest[i+1:]
+		if len(digits) > 0 && (digits[0] == '+' || digits[0] == '-') {
+			digits = digits[1:]
+		}
+		if digits == "" || !allDigits(digits) {
+			return "", false // "1e+-5", "1e++5": not JSON
+		}
 		e, err := strconv.Atoi(strings.TrimPrefix(rest[i+1:], "+"))
 		if err != nil || e > maxDecimalDigits || e < -maxDecimalDigits {
 			return "", false

@@ -66,7 +66,7 @@ func TestDecimal(t *testing.T) {
 			t.Errorf("Decimal(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
-	for _, in := range []string{"", "-", "abc", "1.", ".5", "01", "1e", "1e999999999", "1e-41", "+1", "1.2.3", "1x", "9e40"} {
+	for _, in := range []string{"", "-", "abc", "1.", ".5", "01", "1e", "1e999999999", "1e-41", "+1", "1.2.3", "1x", "9e40", "1e+-5", "1e++5", "1e-", "1e5x"} {
 		if got, ok := Decimal(in); ok {
 			t.Errorf("Decimal(%q) = %q, want not ok", in, got)
 		}
