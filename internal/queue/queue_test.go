@@ -142,14 +142,21 @@ func (f finishes) await(t *testing.T, want State) {
 // offers no signal after, so this polls the store briefly.
 func settled(t *testing.T, q *Queue, id string, want State) Info {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	return awaitInfo(t, q, id, 5*time.Second, "in state "+string(want), func(in Info) bool { return in.State == want })
+}
+
+// awaitInfo polls delivery id until ok holds for it; asynq moves a task
+// after telling the Observer, and a retry comes when it is due.
+func awaitInfo(t *testing.T, q *Queue, id string, timeout time.Duration, what string, ok func(Info) bool) Info {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
 		in, err := q.Get(context.Background(), id)
-		if err == nil && in.State == want {
+		if err == nil && ok(in) {
 			return in
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("delivery %s is %s (%v), want %s", id, in.State, err, want)
+			t.Fatalf("delivery %s not %s after %s: %+v (%v)", id, what, timeout, in, err)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -282,20 +289,12 @@ func TestRateLimitBackoffGrows(t *testing.T) {
 		if _, _, err := q.Enqueue(ctx, delivery("d1"), time.Hour); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			in, err := q.Get(ctx, "d1")
-			if err == nil && in.State == Retrying && in.Last.RateLimited == 2 {
-				// 2 s after the first, 4 s after the second.
-				if wait := in.NextAttemptAt.Sub(in.Last.At); wait < 3500*time.Millisecond {
-					t.Fatalf("after a second 429 in a row the next attempt is %s later, want about 4s", wait)
-				}
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no second 429 recorded: %+v, %v", in, err)
-			}
-			time.Sleep(20 * time.Millisecond)
+		in := awaitInfo(t, q, "d1", 10*time.Second, "retrying after a second 429", func(in Info) bool {
+			return in.State == Retrying && in.Last.RateLimited == 2
+		})
+		// 2 s after the first, 4 s after the second.
+		if wait := in.NextAttemptAt.Sub(in.Last.At); wait < 3500*time.Millisecond {
+			t.Fatalf("after a second 429 in a row the next attempt is %s later, want about 4s", wait)
 		}
 	})
 }
@@ -891,17 +890,9 @@ func TestAttemptCutByStopIsCounted(t *testing.T) {
 		<-h.started
 		stop()
 		<-done
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			in, err := q.Get(ctx, "cut")
-			if err == nil && in.Last.Attempts == 1 && (in.State == Queued || in.State == Retrying) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("after a stop cut its attempt short: %+v, %v; want 1 attempt, back in the queue", in, err)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		awaitInfo(t, q, "cut", 5*time.Second, "back in the queue with its cut attempt counted", func(in Info) bool {
+			return in.Last.Attempts == 1 && (in.State == Queued || in.State == Retrying)
+		})
 	})
 }
 
