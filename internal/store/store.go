@@ -32,16 +32,22 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		// The parse error may quote the URL, password included: it is
 		// passed on only when it holds no part of the password.
-		// A URL syntax error quotes the URL (escaped, so a plain search
-		// for the password can miss it): only its reason is kept.
-		msg := err.Error()
-		var ue *neturl.Error
-		if errors.As(err, &ue) {
-			msg = ue.Err.Error()
-		}
+		// net/url's errors quote pieces of the URL, password included
+		// (an escape, a "port" cut at a # in the password): they are
+		// named, never quoted. go-redis's own reasons (scheme, database
+		// number) are passed on when they hold no part of the password.
 		why := ""
-		if secret := password(url); secret == "" || !leaks(msg, secret) {
-			why = " (" + strings.TrimPrefix(msg, "redis: ") + ")"
+		var ue *neturl.Error
+		var esc neturl.EscapeError
+		switch {
+		case errors.As(err, &esc):
+			why = " (a % escape is not valid: a password holding % # ? or / must be percent-encoded)"
+		case errors.As(err, &ue):
+			why = " (it cannot be parsed: a password holding # ? / or % must be percent-encoded)"
+		default:
+			if secret := password(url); secret == "" || !leaks(err.Error(), secret) {
+				why = " (" + strings.TrimPrefix(err.Error(), "redis: ") + ")"
+			}
 		}
 		return nil, fmt.Errorf("BRIDGE_REDIS_URL is not a valid redis:// or rediss:// URL%s: write redis://[:password@]host:port[/db]", why)
 	}

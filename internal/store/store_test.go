@@ -60,7 +60,10 @@ func TestOpenBadURL(t *testing.T) {
 		{"redis://:hunter2@localhost:6379/abc", `invalid database number: "abc"`, "hunter2"},
 		{"http://localhost:6379", "invalid URL scheme", ""},
 		{"redis://user:hunter2@local%host:6379/0", "BRIDGE_REDIS_URL is not a valid", "hunter2"},
-		{`redis://:pa"ss@localhost:6379/0`, "invalid userinfo", `pa\"ss`},
+		{`redis://:pa"ss@localhost:6379/0`, "cannot be parsed", `pa\"ss`},
+		{"redis://:secr#etpw@localhost:6379/0", "cannot be parsed", "secr"},
+		{"redis://:Xy9?Qz@localhost:6379/0", "BRIDGE_REDIS_URL is not a valid", "Xy9"},
+		{"redis://:hun%zzter@localhost:6379/0", "% escape", "%zz"},
 		{"redis://:a\\b@localhost:6379/0", "BRIDGE_REDIS_URL is not a valid", `a\\b`},
 	} {
 		_, err := Open(context.Background(), c.url)
