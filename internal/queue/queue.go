@@ -137,8 +137,6 @@ type Queue struct {
 	now       func() time.Time
 	// options are Enqueue's options that are the same for every delivery.
 	options []asynq.Option
-	// bulkPage is how many parked deliveries ReplayParked reads at once.
-	bulkPage int
 }
 
 // New returns a queue named name on rdb. Several bridges may share one.
@@ -149,7 +147,6 @@ func New(rdb redis.UniversalClient, name string, now func() time.Time) *Queue {
 		inspector: asynq.NewInspectorFromRedisClient(rdb),
 		name:      name,
 		now:       now,
-		bulkPage:  bulkPage,
 		options: []asynq.Option{
 			asynq.Queue(name),
 			// The worker decides retry or park itself; asynq's own count
@@ -559,62 +556,64 @@ type Bulk struct {
 	More bool
 }
 
-// bulkPage is how many parked deliveries a bulk replay reads at once
-// (Queue.bulkPage; tests make it small).
-const bulkPage = 500
-
 // ReplayParked replays the parked deliveries f matches, at most limit (and
 // MaxBulk) of them: the runbook's case of many deliveries parked by one
-// cause (a revoked API key: 401) that is now fixed. It reads every parked
-// delivery, newest first within asynq's retry set and then its archive, so
-// older ones are reached too. When ctx is done it stops and reports More,
-// so a caller can bound the time one call takes; on a store error it stops
-// and returns what it replayed before.
+// cause (a revoked API key: 401) that is now fixed. It takes the ids of
+// every parked delivery first, newest first (those in asynq's retry set,
+// then any in its archive), so that retries scheduled meanwhile, which sort
+// before parked deliveries, cannot shift any out of reach. When ctx is done
+// it stops and reports More, so a caller can bound the time one call
+// takes; on a store error it stops and returns what it replayed before.
 func (q *Queue) ReplayParked(ctx context.Context, f Filter, limit int) (Bulk, error) {
 	var b Bulk
 	limit = min(limit, MaxBulk)
-	sz, err := q.sizes(ctx)
+	if err := q.named(ctx); err != nil {
+		return b, err
+	}
+	parked, err := q.rdb.ZRevRangeByScore(ctx, q.asynqKey("retry"), &redis.ZRangeBy{
+		Min: strconv.FormatInt(q.now().Add(parkedBeyond).Unix(), 10), Max: "+inf",
+	}).Result()
 	if err != nil {
 		return b, err
 	}
-	sets := []struct {
-		list func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
-		n    int
-	}{{q.inspector.ListRetryTasks, sz.retry}, {q.inspector.ListArchivedTasks, sz.archived}}
-	for _, set := range sets {
-		// Pages from the last (newest) back: replaying moves a delivery
-		// out of the set, which shifts only the pages after it.
-		for page := (set.n + q.bulkPage - 1) / q.bulkPage; page >= 1; page-- {
-			tis, err := set.list(q.name, asynq.PageSize(q.bulkPage), asynq.Page(page))
-			if errors.Is(err, asynq.ErrQueueNotFound) {
-				break
-			}
-			if err != nil {
-				return b, err
-			}
-			for i := len(tis) - 1; i >= 0; i-- {
-				in := q.info(tis[i])
-				if in.State != Parked || !f.matches(in) {
-					continue
-				}
-				if b.Matched == limit || ctx.Err() != nil {
-					b.More = true
-					return b, nil
-				}
-				b.Matched++
-				switch err := q.Replay(ctx, in.ID); {
-				case err == nil:
-					b.Replayed = append(b.Replayed, in.ID)
-				case errors.Is(err, ErrNotParked), errors.Is(err, ErrNotFound):
-					b.Skipped++
-				case ctx.Err() != nil: // out of time mid-replay: say so, it can be run again
-					b.Matched--
-					b.More = true
-					return b, nil
-				default:
-					return b, err
-				}
-			}
+	archived, err := q.rdb.ZRevRange(ctx, q.asynqKey("archived"), 0, -1).Result()
+	if err != nil {
+		return b, err
+	}
+	for _, id := range append(parked, archived...) {
+		if ctx.Err() != nil {
+			b.More = true
+			return b, nil
+		}
+		in, err := q.Get(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			continue // gone since the ids were read
+		case err != nil && ctx.Err() != nil:
+			b.More = true
+			return b, nil
+		case err != nil:
+			return b, err
+		}
+		if in.State != Parked || !f.matches(in) {
+			continue
+		}
+		if b.Matched == limit {
+			b.More = true
+			return b, nil
+		}
+		b.Matched++
+		switch err := q.Replay(ctx, id); {
+		case err == nil:
+			b.Replayed = append(b.Replayed, id)
+		case errors.Is(err, ErrNotParked), errors.Is(err, ErrNotFound):
+			b.Skipped++
+		case ctx.Err() != nil: // out of time mid-replay: it can be run again
+			b.Matched--
+			b.More = true
+			return b, nil
+		default:
+			return b, err
 		}
 	}
 	return b, nil

@@ -397,7 +397,6 @@ func TestReplayParkedByFilter(t *testing.T) {
 	backends(t, func(t *testing.T, newClient func() redis.UniversalClient, name string) {
 		ctx := context.Background()
 		q := New(newClient(), name, time.Now)
-		q.bulkPage = 2 // several pages, so that the oldest are reached by paging
 		unauthorized := sender.Result{Outcome: sender.Permanent, Status: 401, Code: 1200, Message: "Unauthorized"}
 		forbidden := sender.Result{Outcome: sender.Permanent, Status: 401, Code: 1300, Message: "Unauthorized subaccount"}
 		invalid := sender.Result{Outcome: sender.Permanent, Status: 400, Code: 1002, Message: "Invalid MSISDN"}
@@ -441,6 +440,18 @@ func TestReplayParkedByFilter(t *testing.T) {
 		parked, err := q.List(ctx, Parked, 10)
 		if err != nil || len(parked) != 3 {
 			t.Fatalf("still parked: %v, %v; want the three 400s", parked, err)
+		}
+		// A delivery waiting for its retry shares asynq's retry set with
+		// the parked ones: it is not parked, and not replayed.
+		s.mu.Lock()
+		s.answers = append(s.answers, sender.Result{Outcome: sender.Retryable, Status: 503, RetryAfter: 30 * time.Minute})
+		s.mu.Unlock()
+		if _, _, err := q.Enqueue(ctx, delivery("waiting"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		settled(t, q, "waiting", Retrying)
+		if b, err := q.ReplayParked(ctx, Filter{}, 100); err != nil || b.Matched != 3 || slices.Contains(b.Replayed, "waiting") {
+			t.Fatalf("ReplayParked(all) = %+v, %v; want the three parked, not the retrying one", b, err)
 		}
 	})
 }
