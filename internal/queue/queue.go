@@ -100,6 +100,9 @@ type Attempt struct {
 	// this one included (0 when it was not a 429): waits for a rate limit
 	// are not attempts, so this is what their backoff grows with.
 	RateLimited int `json:"rate_limited,omitempty"`
+	// Replays is how many times the delivery had been replayed when this
+	// attempt was made: a 429 after a replay starts RateLimited afresh.
+	Replays int `json:"replays,omitempty"`
 }
 
 // Info is a delivery as an operator sees it.

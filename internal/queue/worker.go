@@ -306,13 +306,17 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		w.o.Observer.Attempted(d, res)
 	}
 	rec := Attempt{Attempts: attempt, Status: res.Status, Code: res.Code, Message: res.Message, UMID: res.UMID, At: w.o.Now()}
+	if replayed {
+		rec.Replays = mark.Replays
+	}
 	// A rate limit is a wait, not a failed attempt: its backoff grows with
 	// the 429s in a row instead, read from the last attempt's record.
 	rateLimited := res.Status == 429
 	if rateLimited {
 		rec.RateLimited = 1
-		// A replay since the last attempt starts the count afresh.
-		if last := w.o.Queue.lastAttempt(ctx, d.ID); last.Status == 429 && !(replayed && last.At.Before(mark.At)) {
+		// A replay since the last attempt starts the count afresh (told by
+		// the replay count, not by clocks of two machines).
+		if last := w.o.Queue.lastAttempt(ctx, d.ID); last.Status == 429 && last.Replays == rec.Replays {
 			rec.RateLimited = last.RateLimited + 1
 		}
 	}

@@ -124,7 +124,7 @@ func arithmetic(a, b any, onInts func(x, y *big.Int) *big.Int, onFloats func(x, 
 
 // maxDigits bounds the whole numbers read from text: a ticket field of a
 // million digits is not multiplied.
-const maxDigits = 100
+const maxDigits = 400
 
 // integer reads v as a whole number: Go's integer types, and a string of
 // digits (a ticket field sent as text), with an optional sign.

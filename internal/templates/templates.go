@@ -283,10 +283,20 @@ func (t *Template) Check() error {
 }
 
 // checkWith renders with data for Check. A division by a field data lacks
-// (errNoDivisor) is the data's doing: the field is given the value 1 and
-// the render tried again, so that what follows the division is checked too.
+// (errNoDivisor) is the data's doing: the field is given a value and the
+// render tried again, so that what follows the division is checked too.
+// What then fails counts only if it fails with two values (1 and 7): a
+// value can itself lead to a zero or a branch real tickets never take.
 func (t *Template) checkWith(data map[string]any) error {
-	for range 8 {
+	err := t.checkFilled(data, 1)
+	if err == nil || t.checkFilled(data, 7) == nil {
+		return nil
+	}
+	return err
+}
+
+func (t *Template) checkFilled(data map[string]any, fill int64) error {
+	for range 32 {
 		_, err := t.Render(data)
 		if err == nil || !strings.Contains(err.Error(), errNoDivisor.Error()) {
 			return err
@@ -295,7 +305,7 @@ func (t *Template) checkWith(data map[string]any) error {
 		for _, m := range divisorPath.FindAllStringSubmatch(err.Error(), -1) {
 			path := strings.Split(m[1], ".")
 			if _, ok := lookupPath(data, path); !ok {
-				data = withPath(data, path, int64(1))
+				data = withPath(data, path, fill)
 				filled = true
 			}
 		}
