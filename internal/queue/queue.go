@@ -399,6 +399,11 @@ func (q *Queue) Get(ctx context.Context, id string) (Info, error) {
 	if err := q.named(ctx); err != nil {
 		return Info{}, err
 	}
+	return q.get(ctx, id)
+}
+
+// get is Get once the queue is known to be named.
+func (q *Queue) get(ctx context.Context, id string) (Info, error) {
 	ti, err := q.inspector.GetTaskInfo(q.name, id)
 	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
 		return Info{}, ErrNotFound
@@ -507,6 +512,12 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	return q.replay(ctx, in)
+}
+
+// replay is Replay of a delivery already read.
+func (q *Queue) replay(ctx context.Context, in Info) error {
+	id := in.ID
 	if in.State != Parked {
 		return &NotParkedError{State: in.State}
 	}
@@ -518,7 +529,7 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 	if err := q.rdb.Set(ctx, q.replayKey(id), b, 90*24*time.Hour).Err(); err != nil {
 		return err
 	}
-	err = q.inspector.RunTask(q.name, id)
+	err := q.inspector.RunTask(q.name, id)
 	if errors.Is(err, asynq.ErrTaskNotFound) {
 		return ErrNotFound
 	}
@@ -588,7 +599,7 @@ func (q *Queue) ReplayParked(ctx context.Context, f Filter, limit int) (Bulk, er
 			b.More = true
 			return b, nil
 		}
-		in, err := q.Get(ctx, id)
+		in, err := q.get(ctx, id) // named above
 		switch {
 		case errors.Is(err, ErrNotFound):
 			continue // gone since the ids were read
@@ -606,7 +617,7 @@ func (q *Queue) ReplayParked(ctx context.Context, f Filter, limit int) (Bulk, er
 			return b, nil
 		}
 		b.Matched++
-		switch err := q.Replay(ctx, id); {
+		switch err := q.replay(ctx, in); { // read just now: not read again
 		case err == nil:
 			b.Replayed = append(b.Replayed, id)
 		case errors.Is(err, ErrNotParked), errors.Is(err, ErrNotFound):

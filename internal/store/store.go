@@ -30,8 +30,6 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
-		// The parse error may quote the URL, password included: it is
-		// passed on only when it holds no part of the password.
 		// net/url's errors quote pieces of the URL, password included
 		// (an escape, a "port" cut at a # in the password): they are
 		// named, never quoted. go-redis's own reasons (scheme, database
