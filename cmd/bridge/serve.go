@@ -111,6 +111,16 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 	}()
 	q := queue.New(st.Client, cfg.Queue, time.Now)
 	met := metrics.New(version, q.Depth)
+	var sw *store.Watch
+	if st.Durable {
+		// A Redis that restarts empty answers as if nothing happened:
+		// this is what notices (the embedded store dies with the bridge).
+		// Both look before the bridge listens, so their startup lines
+		// come before "bridge listening".
+		store.WarnDurability(ctx, st.Client, log)
+		sw = store.NewWatch(st.Client, "bridge:"+cfg.Queue+":marker", log, met.StoreReset)
+		sw.Check(ctx)
+	}
 	rl, err := newReloader(cfg.RulesFile, log, met.Reload)
 	if err != nil {
 		return err
@@ -176,12 +186,7 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 
 	stopWatch := rl.watch(runCtx)
 	defer stopWatch()
-	if st.Durable {
-		// A Redis that restarts empty answers as if nothing happened:
-		// this is what notices (the embedded store dies with the bridge).
-		store.WarnDurability(ctx, st.Client, log)
-		sw := store.NewWatch(st.Client, "bridge:"+cfg.Queue+":marker", log, met.StoreReset)
-		sw.Check(runCtx)
+	if sw != nil {
 		go sw.Run(runCtx, 5*time.Second)
 	}
 
