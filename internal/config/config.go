@@ -100,7 +100,14 @@ func Load(getenv func(string) string) (Config, error) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := Prefix + "_" + f.Tag.Get("envconfig")
-		raw, given := strings.TrimSpace(getenv(name)), true
+		set := getenv(name)
+		raw, given := strings.TrimSpace(set), true
+		if raw == "" && set != "" {
+			// A stray space in a secret store must not quietly turn a
+			// secret off (an API key into a dry run, an admin token into
+			// admin routes that answer 404).
+			return Config{}, fmt.Errorf("%s holds only white space: give it a value, or leave it empty to use the default", name)
+		}
 		if raw == "" {
 			raw, given = f.Tag.Get("default"), false
 		}

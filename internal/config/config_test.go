@@ -36,6 +36,15 @@ func TestUnprefixedNamesDoNotLeakIn(t *testing.T) {
 	}
 }
 
+// An empty variable is how many platforms unset one: it takes the default.
+func TestEmptyMeansDefault(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"BRIDGE_8X8_API_KEY": "", "BRIDGE_WORKERS": ""}))
+	if err != nil || !c.DryRun() || c.Workers != 50 {
+		t.Fatalf("Load = %+v, %v", c, err)
+	}
+}
+
 func TestValues(t *testing.T) {
 	t.Parallel()
 	c, err := Load(env(map[string]string{
@@ -67,6 +76,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"BRIDGE_8X8_API_KEY": "secret-key"}, "BRIDGE_ZENDESK_SIGNING_SECRET"},
 		{map[string]string{"BRIDGE_QUEUE_POLL": "0s"}, "BRIDGE_QUEUE_POLL"},
 		{map[string]string{"BRIDGE_QUEUE_POLL": "1m"}, "BRIDGE_QUEUE_POLL"},
+		{map[string]string{"BRIDGE_8X8_API_KEY": " "}, "BRIDGE_8X8_API_KEY holds only white space"},
+		{map[string]string{"BRIDGE_ADMIN_TOKEN": "\t\n"}, "BRIDGE_ADMIN_TOKEN holds only white space"},
 	}
 	for _, c := range cases {
 		_, err := Load(env(c.env))
