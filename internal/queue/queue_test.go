@@ -1216,3 +1216,71 @@ func TestSentRecordReachesOtherBridges(t *testing.T) {
 		t.Fatalf("%d requests to 8x8 for one delivery, want 1", n)
 	}
 }
+
+// Each attempt's log line says where it left the delivery (state), apart
+// from what 8x8 answered (outcome): an operator filtering on parks must
+// find the exhausted ones too. An answer without a status (a timeout) has
+// no status or code on its line, rather than zeros.
+func TestAttemptLinesSayWhereTheDeliveryIs(t *testing.T) {
+	t.Parallel()
+	m := miniredis.RunT(t)
+	q := New(redis.NewClient(&redis.Options{Addr: m.Addr()}), "attempt-lines", time.Now)
+	s := &scripted{answers: []sender.Result{
+		{Outcome: sender.Retryable, Status: 500, Code: 2000, Message: "Internal Error"},
+		{Outcome: sender.Retryable, Message: "timeout"},
+		{Outcome: sender.Retryable, Message: "timeout"},
+	}}
+	log := &logLines{}
+	obs := finishes{ch: make(chan State, 16)}
+	p := fastPolicy
+	p.MaxAttempts = 3
+	w := NewWorker(WorkerOptions{
+		Queue: q, Sender: s, Policy: p, Concurrency: 1, RateLimit: 1000,
+		Log: zerolog.New(log), Observer: obs, Rand: func() float64 { return 0.5 }, Now: time.Now,
+		ShutdownTimeout: time.Second, Mask: func(string) string { return "masked" },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	if _, _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	obs.await(t, Parked) // out of attempts
+	if _, _, err := q.Enqueue(context.Background(), delivery("d2"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	obs.await(t, Sent)
+
+	type line struct {
+		Delivery, Outcome, State string
+		Status, Code             *int
+	}
+	var got []line
+	log.mu.Lock()
+	for _, raw := range log.lines {
+		var l line
+		if json.Unmarshal([]byte(raw), &l) == nil && l.Delivery != "" && l.Outcome != "" {
+			got = append(got, l)
+		}
+	}
+	log.mu.Unlock()
+	if len(got) != 4 {
+		t.Fatalf("%d attempt lines, want 4: %+v", len(got), got)
+	}
+	want := []struct{ delivery, outcome, state string }{
+		{"d1", "retryable", "retrying"}, {"d1", "retryable", "retrying"}, {"d1", "retryable", "parked"}, {"d2", "sent", "sent"},
+	}
+	for i, w := range want {
+		if g := got[i]; g.Delivery != w.delivery || g.Outcome != w.outcome || g.State != w.state {
+			t.Errorf("line %d: %s %s %s, want %s %s %s", i, g.Delivery, g.Outcome, g.State, w.delivery, w.outcome, w.state)
+		}
+	}
+	if got[0].Status == nil || *got[0].Status != 500 || got[0].Code == nil || *got[0].Code != 2000 {
+		t.Errorf("the 500's line lacks its status or code: %+v", got[0])
+	}
+	if got[1].Status != nil || got[1].Code != nil {
+		t.Errorf("a timeout's line has status %v, code %v; want neither", got[1].Status, got[1].Code)
+	}
+}

@@ -329,12 +329,20 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 	if err != nil {
 		ev = log.Warn()
 	}
-	ev = ev.Str("outcome", string(res.Outcome)).Int("status", res.Status).Dur("latency", res.Latency)
+	// outcome is what 8x8's answer was; state (below) is where that left
+	// the delivery. A timeout or a refused connection has no status.
+	ev = ev.Str("outcome", string(res.Outcome)).Dur("latency", res.Latency)
+	if res.Status != 0 {
+		ev = ev.Int("status", res.Status)
+	}
 	if res.UMID != "" {
 		ev = ev.Str("umid", res.UMID)
 	}
 	if err != nil {
-		ev = ev.Int("code", res.Code).Str("error", res.Message)
+		if res.Code != 0 {
+			ev = ev.Int("code", res.Code)
+		}
+		ev = ev.Str("error", res.Message)
 	}
 
 	if err == nil {
@@ -348,6 +356,7 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 			w.sent.add(firing, recJSON, w.o.Now())
 			w.o.Queue.recordSent(firing, recJSON, w.o.Now, 250*time.Millisecond)
 		}
+		ev = ev.Str("state", "sent")
 		if res.DryRun {
 			ev.Msg("dry run: counted as sent, nothing went to 8x8")
 		} else {
@@ -360,7 +369,7 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		return nil
 	}
 	if res.Outcome != sender.Retryable {
-		ev.Msg("8x8 refused the delivery; parked")
+		ev.Str("state", "parked").Msg("8x8 refused the delivery; parked")
 		w.finished(d, Parked)
 		return parked("%v", err)
 	}
@@ -370,11 +379,11 @@ func (w *Worker) process(ctx context.Context, t *asynq.Task) (err error) {
 		mark, replayed = w.o.Queue.replayMark(ctx, d.ID, d.AcceptedAt)
 	}
 	if reason, park := w.exhausted(d, retried, mark, replayed, rateLimited, delay); park {
-		ev.Str("parked_because", reason).Msg("8x8 did not accept the delivery in time; parked")
+		ev.Str("state", "parked").Str("parked_because", reason).Msg("8x8 did not accept the delivery in time; parked")
 		w.finished(d, Parked)
 		return parked("%v (%s)", err, reason)
 	}
-	ev.Dur("retry_in", delay).Bool("rate_limited", rateLimited).Msg("8x8 did not accept the delivery yet; will retry")
+	ev.Str("state", "retrying").Dur("retry_in", delay).Bool("rate_limited", rateLimited).Msg("8x8 did not accept the delivery yet; will retry")
 	if w.o.Observer != nil {
 		w.o.Observer.Retried(d, rateLimited)
 	}
