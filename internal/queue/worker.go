@@ -89,7 +89,7 @@ type sentFiring struct {
 }
 
 // sentFor is how long a firing is remembered: well past asynq's lease
-// recovery (about a minute).
+// recovery (one to two minutes).
 const sentFor = 10 * time.Minute
 
 func (s *sentFirings) add(key string, rec []byte, now time.Time) {
