@@ -473,8 +473,21 @@ func TestBulkReplay(t *testing.T) {
 	if parked := awaitState(t, b, "parked", 1); len(parked) != 1 || parked[0]["last_status"] != float64(400) {
 		t.Fatalf("still parked: %v; want only the 400", parked)
 	}
-	if a := b.admin(t, http.MethodPost, "/deliveries/replay?status=401", nil); a.Status != http.StatusOK || a.Body["matched"] != float64(0) {
+	if a := b.admin(t, http.MethodPost, "/deliveries/replay?status=401", nil); a.Status != http.StatusOK || a.Body["matched"] != float64(0) || a.Body["warning"] != nil {
 		t.Fatalf("nothing left to replay: %d %s", a.Status, a.Raw)
+	}
+	// A misspelt rule is told apart from a rule with nothing parked.
+	if a := b.admin(t, http.MethodPost, "/deliveries/replay?rule=solved-smss", nil); a.Status != http.StatusOK ||
+		!strings.Contains(fmt.Sprint(a.Body["warning"]), `no rule named "solved-smss"`) {
+		t.Fatalf("bulk replay of an unknown rule: %d %s", a.Status, a.Raw)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"deliveries", "replay", "--rule", "solved-smss"}, getenv, nil, &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), `no parked delivery of rule "solved-smss" matched`) {
+		t.Fatalf("deliveries replay --rule solved-smss: %v\n%s", err, out.String())
+	}
+	if a := b.admin(t, http.MethodPost, "/deliveries/replay?rule=vip-whatsapp", nil); a.Status != http.StatusOK || a.Body["warning"] != nil {
+		t.Fatalf("bulk replay of a known rule with nothing parked: %d %s", a.Status, a.Raw)
 	}
 	if n := len(fake.Requests()); n != 7 {
 		t.Fatalf("%d requests, want 7 (4 first attempts, 3 replays)", n)

@@ -210,8 +210,14 @@ func (s *server) replayParked(c echo.Context) error {
 	if len(b.Replayed) > 0 {
 		status = http.StatusAccepted
 	}
-	return c.JSON(status, map[string]any{"matched": b.Matched, "replayed": len(b.Replayed), "skipped": b.Skipped, "more": b.More,
-		"ids": nonNil(b.Replayed), "message": msg + "."})
+	answer := map[string]any{"matched": b.Matched, "replayed": len(b.Replayed), "skipped": b.Skipped, "more": b.More,
+		"ids": nonNil(b.Replayed), "message": msg + "."}
+	// A typo in the rule must not read as "nothing is parked". (A rule
+	// removed since keeps its parked deliveries, so it is not refused.)
+	if _, ok := s.Rules.Current().Rule(f.Rule); f.Rule != "" && b.Matched == 0 && !ok {
+		answer["warning"] = "rules.yaml has no rule named " + strconv.Quote(shorten(f.Rule)) + "; check its spelling (GET /deliveries?state=parked lists each one's rule)."
+	}
+	return c.JSON(status, answer)
 }
 
 // bulkBudget bounds one bulk replay over HTTP.
