@@ -115,11 +115,15 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 	if st.Durable {
 		// A Redis that restarts empty answers as if nothing happened:
 		// this is what notices (the embedded store dies with the bridge).
-		// Both look before the bridge listens, so their startup lines
-		// come before "bridge listening".
-		store.WarnDurability(ctx, st.Client, log)
+		// Its first look (the marker, and Redis's persistence settings)
+		// comes before the bridge listens, so that its startup lines come
+		// before "bridge listening".
 		sw = store.NewWatch(st.Client, "bridge:"+cfg.Queue+":marker", log, met.StoreReset)
 		sw.Check(ctx)
+	}
+	storeWarnings := func() []string { return nil }
+	if sw != nil {
+		storeWarnings = sw.Warnings
 	}
 	rl, err := newReloader(cfg.RulesFile, log, met.Reload)
 	if err != nil {
@@ -148,6 +152,7 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 		Rules: rl, Queue: q, Sender: snd, Requester: client, Metrics: met, Log: log, Now: time.Now,
 		MaxBody: int64(cfg.MaxBody), SigningSecrets: cfg.SigningSecrets(), ZendeskToken: cfg.ZendeskToken,
 		MaxSkew: cfg.MaxSkew, AdminToken: cfg.AdminToken, DryRun: cfg.DryRun(), Durable: st.Durable,
+		StoreWarnings: storeWarnings,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

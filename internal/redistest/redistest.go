@@ -88,6 +88,7 @@ func Clean(url, name string) {
 type Server struct {
 	t    testing.TB
 	Port int
+	dir  string // its working directory: whatever it writes stays out of the repository
 	cmd  *exec.Cmd
 }
 
@@ -103,7 +104,7 @@ func Start(t testing.TB) *Server {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &Server{t: t, Port: port}
+	s := &Server{t: t, Port: port, dir: t.TempDir()}
 	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
@@ -126,7 +127,7 @@ func (s *Server) Stop() {
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
+		"--save", "", "--appendonly", "no", "--dir", s.dir)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start redis-server: %v", err)
 	}

@@ -75,6 +75,7 @@ type Options struct {
 	AdminToken     string
 	DryRun         bool
 	Durable        bool
+	StoreWarnings  func() []string // what in Redis's settings risks its data; may be nil
 }
 
 type server struct{ Options }
@@ -211,6 +212,12 @@ func (s *server) readyz(c echo.Context) error {
 	body := map[string]any{"status": "ready", "store": store, "durable": s.Durable, "dry_run": s.DryRun, "rules": s.Rules.Status()}
 	if !s.Durable {
 		body["warning"] = "the embedded store is not durable: queued deliveries and fire-once keys are lost on restart; set BRIDGE_REDIS_URL"
+	} else if s.StoreWarnings != nil {
+		// durable still says the store outlives the bridge; this says
+		// what in Redis's own settings can lose it anyway.
+		if w := s.StoreWarnings(); len(w) > 0 {
+			body["warning"] = strings.Join(w, "; ")
+		}
 	}
 	return c.JSON(http.StatusOK, body)
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,7 +31,15 @@ type Watch struct {
 	seen  bool   // the store answered at least once
 	down  bool   // it did not answer the last check
 	epoch string // the marker's value at the last check
+	looks int    // checks since Redis's settings were last read
+
+	mu       sync.Mutex
+	findings []string // Durability's, at the last reading
 }
+
+// settingsEvery is how many checks pass between readings of Redis's
+// persistence and eviction settings (each is two commands).
+const settingsEvery = 12
 
 // NewWatch watches client through the marker key; reset is called for each
 // loss of data seen.
@@ -69,6 +79,10 @@ func (w *Watch) Check(ctx context.Context) {
 	if w.down {
 		w.log.Info().Msg("store answers again")
 	}
+	if !w.seen || w.down || w.looks >= settingsEvery {
+		w.settings(ctx)
+	}
+	w.looks++
 	if w.epoch != "" && epoch != w.epoch {
 		w.log.Error().Msg("the store came back without its data (Redis restarted without persistence, was flushed, or failed over to an empty replica): " +
 			"every queued, retrying and parked delivery and every fire-once claim it held is lost, so tickets may be notified again; " +
@@ -121,17 +135,36 @@ func Durability(info, save string, saveKnown bool) []string {
 	return out
 }
 
-// WarnDurability logs Durability's findings for client's Redis, best effort.
-func WarnDurability(ctx context.Context, client redis.UniversalClient, log zerolog.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	info, err := client.Info(ctx, "persistence", "memory").Result()
+// settings reads Redis's persistence and eviction settings, best effort,
+// and logs each of Durability's findings when it is new: at startup, and
+// when someone changes them (or a failover lands on a Redis set otherwise).
+func (w *Watch) settings(ctx context.Context) {
+	w.looks = 0
+	info, err := w.client.Info(ctx, "persistence", "memory").Result()
 	if err != nil {
 		return
 	}
-	save, err := client.ConfigGet(ctx, "save").Result()
+	save, err := w.client.ConfigGet(ctx, "save").Result()
 	v, known := save["save"]
-	for _, w := range Durability(info, v, err == nil && known) {
-		log.Warn().Str("component", "store").Msg(w)
+	found := Durability(info, v, err == nil && known)
+	w.mu.Lock()
+	before := w.findings
+	w.findings = found
+	w.mu.Unlock()
+	for _, f := range found {
+		if !slices.Contains(before, f) {
+			w.log.Warn().Msg(f)
+		}
 	}
+	if len(before) > 0 && len(found) == 0 {
+		w.log.Info().Msg("Redis now persists its data and does not evict keys")
+	}
+}
+
+// Warnings are what puts the bridge's data at risk in Redis's settings, as
+// last read (for /readyz).
+func (w *Watch) Warnings() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.findings)
 }

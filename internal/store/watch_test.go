@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/redistest"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 )
@@ -111,5 +112,50 @@ func TestDurability(t *testing.T) {
 				t.Errorf("Durability(%q, %q) warning %q does not say %q", c.info, c.save, got[i], w)
 			}
 		}
+	}
+}
+
+// The watch reads Redis's persistence settings at its first look and again
+// now and then: /readyz shows what it found, and a change is logged once.
+// A private redis-server, started without persistence, whose settings the
+// test changes.
+func TestWatchFollowsRedisSettings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rs := redistest.Start(t)
+	opt, err := redis.ParseURL(rs.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	var logs syncBuffer
+	w := NewWatch(c, "bridge:q:marker", zerolog.New(&logs), nil)
+
+	w.Check(ctx)
+	if got := w.Warnings(); len(got) != 1 || !strings.Contains(got[0], "persists nothing") {
+		t.Fatalf("warnings without persistence: %q", got)
+	}
+	if got := logs.take(); strings.Count(got, "persists nothing") != 1 {
+		t.Fatalf("first look logged: %s", got)
+	}
+	for range settingsEvery { // settings unchanged: nothing logged again
+		w.Check(ctx)
+	}
+	if got := logs.take(); strings.Contains(got, "persists nothing") {
+		t.Fatalf("an unchanged setting was logged again: %s", got)
+	}
+
+	if err := c.ConfigSet(ctx, "appendonly", "yes").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range settingsEvery {
+		w.Check(ctx)
+	}
+	if got := w.Warnings(); len(got) != 0 {
+		t.Fatalf("warnings with appendonly yes: %q", got)
+	}
+	if got := logs.take(); !strings.Contains(got, "now persists its data") {
+		t.Fatalf("the change was not logged: %s", got)
 	}
 }
