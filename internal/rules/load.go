@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -54,13 +55,20 @@ func Parse(file string, src []byte, o Options) (set *Set, err error) {
 		o.Country = anyTwoLetters
 	}
 	l := &loader{o: o, anchors: map[string]ast.Node{}, merging: map[*ast.MappingNode]bool{}}
-	set = l.file(src)
+	set = l.file(WithoutBOM(src))
 	set.File = file
 	if err := l.problems.err(file); err != nil {
 		return nil, err
 	}
 	set.Warnings = l.warnings.tidy()
 	return set, nil
+}
+
+// WithoutBOM is src without the byte order mark Windows editors (Notepad)
+// put at the start of a UTF-8 file: YAML allows one, the YAML library reads
+// it as part of the first key.
+func WithoutBOM(src []byte) []byte {
+	return bytes.TrimPrefix(src, []byte("\ufeff"))
 }
 
 const internalError = "the rules could not be read (a bug in the bridge; please report it with the file)"
@@ -718,6 +726,10 @@ func (l *loader) source(f field, rule, where string) (string, bool) {
 	s, ok := l.text(f, rule, where)
 	if !ok {
 		return "", false
+	}
+	if isTemplate(s) {
+		l.problems.add(f.line, rule, "%s is sent as written, not rendered: give the sender name or number itself, not a template", where)
+		return s, false
 	}
 	if len([]rune(s)) > maxSourceLen {
 		l.problems.add(f.line, rule, "%s %q is longer than 8x8's %d characters", where, s, maxSourceLen)

@@ -168,6 +168,10 @@ func TestProblems(t *testing.T) {
 			`f.yaml:6: unknown key "source"; valid keys here: subaccount`,
 			`f.yaml:7: unknown key "timezone"; valid keys here: country, once_for, sms, whatsapp`,
 		}},
+		{"templated source", head + "- name: a\n  sms: {text: hi, source: \"{{ticket.brand}}\"}\n", []string{
+			"f.yaml:7: rule a: sms.source is sent as written, not rendered: give the sender name or number itself, not a template",
+		}},
+		{"a byte order mark is not part of the first key", "\ufeffversion: 2\nrules: []\n", []string{"f.yaml:1: unknown version 2; this bridge reads version 1"}},
 		{"defaults country template", "version: 1\ndefaults: {country: \"{{ticket.country}}\"}\nrules: []\n", []string{
 			"f.yaml:2: defaults.country must be a country code such as SG, not a template",
 		}},

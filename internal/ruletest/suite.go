@@ -15,6 +15,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/bridgeworks/zendesk-8x8-bridge/internal/rules"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/zendesk"
 )
 
@@ -95,6 +96,7 @@ func parseFile(file string) (*suite, error) {
 	}
 	// The decoded values say what; the syntax tree says where and in which
 	// order (a map forgets both).
+	src = rules.WithoutBOM(src)
 	tree, err := parser.ParseBytes(src, 0)
 	if err != nil {
 		return nil, yamlError(file, src, nil, err)

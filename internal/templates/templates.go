@@ -85,6 +85,8 @@ func New() *Engine {
 	e.RegisterFilter("times", times)
 	e.RegisterFilter("modulo", modulo)
 	e.RegisterFilter("divided_by", dividedBy)
+	// Its date prints "Jan 01" for a missing value: see date.go.
+	e.RegisterFilter("date", date)
 	return &Engine{liquid: e, filters: map[string]bool{}}
 }
 

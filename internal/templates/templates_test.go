@@ -3,9 +3,11 @@ package templates
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func ticket(fields map[string]any) map[string]any {
@@ -350,5 +352,43 @@ func TestMissing(t *testing.T) {
 		if got := strings.Join(tpl.Missing(data), " "); got != want {
 			t.Errorf("%s: missing %q, want %q", src, got, want)
 		}
+	}
+}
+
+// date follows Shopify: nothing prints nothing (never "Jan 01" of year 1),
+// a Unix time is a date, text that is no date prints as it is.
+func TestDateFollowsShopify(t *testing.T) {
+	t.Parallel()
+	tpl, err := New().Parse("[{{ d | date: '%Y-%m-%d' }}]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		in   any
+		want string
+	}{
+		{nil, "[]"},
+		{"", "[]"},
+		{"2026-11-27T10:30:00Z", "[2026-11-27]"},
+		{"November 27, 2026", "[2026-11-27]"},
+		{int64(1764239400), "[" + time.Unix(1764239400, 0).Format("2006-01-02") + "]"},
+		{"1764239400", "[" + time.Unix(1764239400, 0).Format("2006-01-02") + "]"},
+		{"next tuesday", "[next tuesday]"},
+	} {
+		got, err := tpl.Render(map[string]any{"d": c.in})
+		if err != nil || got != c.want {
+			t.Errorf("date(%#v) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	// A field the ticket lacks: nothing, not year 1.
+	if got, err := tpl.Render(map[string]any{}); err != nil || got != "[]" {
+		t.Errorf("date of a missing field = %q, %v", got, err)
+	}
+	now, err := New().Parse("{{ 'now' | date: '%Y' }}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := now.Render(nil); err != nil || got != strconv.Itoa(time.Now().Year()) {
+		t.Errorf("'now' | date: '%%Y' = %q, %v", got, err)
 	}
 }
