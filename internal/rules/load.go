@@ -685,10 +685,17 @@ func (l *loader) parse(f field, src, rule, where string) *templates.Template {
 	}
 	if m := listFilterOnTags.FindString(src); m != "" {
 		l.warnings.add(f.line, rule, "%s: %q needs ticket.tags as a JSON array, but the shipped body sends Zendesk's space-separated text, "+
-			"on which it fails (422); write {{ ticket.tags | split: \" \" | ... }}, or send the tags as an array", where, m)
+			"on which it fails (422); write {{ ticket.tags | split: \" \" | ... }}, which reads both", where, m)
+	}
+	if m := loopOverTags.FindString(src); m != "" {
+		l.warnings.add(f.line, rule, "%s: %q loops over nothing when ticket.tags arrives as the shipped body's space-separated text; "+
+			"split it first, which reads an array too: {%% assign tags = ticket.tags | split: \" \" %%}{%% for tag in tags %%}", where, m)
 	}
 	return t
 }
+
+// loopOverTags finds a for loop over ticket.tags as it arrives.
+var loopOverTags = regexp.MustCompile(`\{%-?\s*for\s+\w+\s+in\s+ticket\.tags\b[^|%]*-?%\}`)
 
 // listFilterOnTags finds a list filter applied to ticket.tags as it arrives.
 var listFilterOnTags = regexp.MustCompile(`ticket\.tags\s*\|\s*(join|first|last|sort|sort_natural|reverse|uniq|map|compact|where|concat)\b`)

@@ -544,7 +544,10 @@ func TestWarnings(t *testing.T) {
 		// WhatsApp's way, and is sent the way WhatsApp writes it.
 		"- name: b\n  whatsapp:\n    template: {name: ticket_update_en_US, language: en-US}\n" +
 		// A list filter on the tags as the shipped body sends them.
-		"- name: c\n  sms: {text: \"{{ ticket.tags | join: ', ' }} {{ ticket.tags | split: ' ' | first }}\"}\n"
+		"- name: c\n  sms: {text: \"{{ ticket.tags | join: ', ' }} {{ ticket.tags | split: ' ' | first }}\"}\n" +
+		// A loop over them; and one over the split tags, which is fine.
+		"- name: d\n  sms: {text: \"{% for t in ticket.tags %}{{t}}{% endfor %}\"}\n" +
+		"- name: e\n  sms: {text: \"{% assign tags = ticket.tags | split: ' ' %}{% for t in tags %}{{t}}{% endfor %}\"}\n"
 	set, err := Parse("f.yaml", []byte(src), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -554,12 +557,14 @@ func TestWarnings(t *testing.T) {
 		`f.yaml:9: rule a: warning: when.fields "priority" is a key at the top of the body; the ticket's fields are under ticket (ticket.priority)`,
 		`f.yaml:13: rule b: warning: whatsapp.template.language "en-US" is sent as en_US, as WhatsApp writes it; write it so`,
 		`f.yaml:15: rule c: warning: sms.text: "ticket.tags | join" needs ticket.tags as a JSON array, but the shipped body sends Zendesk's space-separated text, ` +
-			`on which it fails (422); write {{ ticket.tags | split: " " | ... }}, or send the tags as an array`,
+			`on which it fails (422); write {{ ticket.tags | split: " " | ... }}, which reads both`,
+		`f.yaml:17: rule d: warning: sms.text: "{% for t in ticket.tags %}" loops over nothing when ticket.tags arrives as the shipped body's space-separated text; ` +
+			`split it first, which reads an array too: {% assign tags = ticket.tags | split: " " %}{% for tag in tags %}`,
 	}
 	if got := set.WarningLines(); !slices.Equal(got, want) {
 		t.Fatalf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if len(set.Rules) != 3 || !slices.Contains(set.Rules[0].When.Status, "sovled") || set.Rules[1].WhatsApp.Template.Language != "en_US" {
+	if len(set.Rules) != 5 || !slices.Contains(set.Rules[0].When.Status, "sovled") || set.Rules[1].WhatsApp.Template.Language != "en_US" {
 		t.Fatalf("the rule did not load as written: %+v", set.Rules)
 	}
 }

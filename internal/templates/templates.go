@@ -87,6 +87,8 @@ func New() *Engine {
 	e.RegisterFilter("divided_by", dividedBy)
 	// Its date prints "Jan 01" for a missing value: see date.go.
 	e.RegisterFilter("date", date)
+	// Its split prints a list as Go does before splitting it: see split.go.
+	e.RegisterFilter("split", split)
 	return &Engine{liquid: e, filters: map[string]bool{}}
 }
 

@@ -392,3 +392,31 @@ func TestDateFollowsShopify(t *testing.T) {
 		t.Errorf("'now' | date: '%%Y' = %q, %v", got, err)
 	}
 }
+
+// split reads tags sent as Zendesk's text or as a JSON array alike.
+func TestSplitTakesTextOrList(t *testing.T) {
+	t.Parallel()
+	tpl, err := New().Parse(`{% assign tags = ticket.tags | split: " " %}{{ tags | first }}|{{ tags | size }}|{% for t in tags %}<{{t}}>{% endfor %}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tags := range []any{"vip  gold sms", " vip gold sms ", []any{"vip", "gold", "sms"}, []any{"vip gold", "sms"}} {
+		got, err := tpl.Render(ticket(map[string]any{"tags": tags}))
+		if want := "vip|3|<vip><gold><sms>"; err != nil || got != want {
+			t.Errorf("tags %#v: %q, %v; want %q", tags, got, err, want)
+		}
+	}
+	for src, want := range map[string]string{
+		`{{ "a,b,," | split: "," | join: "+" }}`: "a+b",
+		`{{ "abc" | split: "" | join: "+" }}`:    "a+b+c",
+		`{{ nothing | split: " " | size }}`:      "0",
+	} {
+		tpl, err := New().Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := tpl.Render(nil); err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", src, got, err, want)
+		}
+	}
+}
