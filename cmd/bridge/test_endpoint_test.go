@@ -124,6 +124,13 @@ func TestTestEndpointNeedsAdminTokenAndSendsToTestNumber(t *testing.T) {
 	if send, _ := ruleResults(a)["solved-sms"]["send"].(map[string]any); send["outcome"] != "sent" {
 		t.Fatalf("send=1 with a phoneless sample: %s", a.Raw)
 	}
+	// ...but the answer says that the live webhook would be refused.
+	if w, _ := ruleResults(a)["solved-sms"]["warning"].(string); !strings.Contains(w, "the ticket's own recipient is refused (invalid_phone: ") {
+		t.Fatalf("send=1 with a phoneless sample hides the live refusal: %s", a.Raw)
+	}
+	if w, _ := ruleResults(b.admin(t, http.MethodPost, "/test?send=1&rule=solved-sms&to=%2B6598765432", body))["solved-sms"]["warning"].(string); strings.Contains(w, "recipient is refused") {
+		t.Fatalf("a good ticket number is said to be refused: %s", w)
+	}
 	if a := b.admin(t, http.MethodPost, "/test?send=1", body); a.Status != http.StatusBadRequest || a.Body["error"] != "missing_to" {
 		t.Fatalf("no test number: %d %s", a.Status, a.Raw)
 	}

@@ -120,6 +120,16 @@ func (s *server) test(c echo.Context) error {
 			matched++
 			if r, ok := set.Rule(d.Rule); ok {
 				tr.Missing, tr.Warning = missing(r, data)
+				// The test number stands in for the ticket's own, which
+				// must not hide that a live webhook would be refused.
+				if send && d.Refusal == nil {
+					live := in
+					live.To = ""
+					if ld := notify.Decide(set, r, live); ld.Refusal != nil {
+						tr.Warning = joinSentences(tr.Warning, "Sent to the test number; the ticket's own recipient is refused ("+
+							ld.Refusal.Code+": "+ld.Refusal.Reason+"), so a live webhook would not send this rule.")
+					}
+				}
 			}
 		}
 		if d.Refusal != nil {
