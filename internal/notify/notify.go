@@ -218,7 +218,11 @@ func recipient(set *rules.Set, r *rules.Rule, in Input, text func(string, *templ
 	if err != nil {
 		var pe *phone.Error
 		if errors.As(err, &pe) {
-			return "", &Refusal{Code: pe.Code, Reason: pe.Reason}
+			reason := pe.Reason
+			if r.WhatsApp != nil { // the phone package speaks of SMS
+				reason = strings.Replace(reason, "cannot receive SMS", "cannot receive WhatsApp messages", 1)
+			}
+			return "", &Refusal{Code: pe.Code, Reason: reason}
 		}
 		return "", &Refusal{Code: "invalid_phone", Reason: err.Error()}
 	}

@@ -77,7 +77,17 @@ func TestDecide(t *testing.T) {
 		{name: "unknown per-ticket country", rule: "solved-sms", body: `{"ticket":{"id":1,"status":"solved","tags":"notify","priority":"urgent","requester":{"phone":"07400 123456","country":"XX"}}}`,
 			matched: true, refusal: "invalid_country"},
 		{name: "fixed line", rule: "solved-sms", body: `{"ticket":{"id":1,"status":"solved","tags":"notify","priority":"urgent","requester":{"phone":"6123 4567"}}}`,
-			matched: true, refusal: "invalid_phone"},
+			matched: true, refusal: "invalid_phone", check: func(t *testing.T, d Decision) {
+				if d.Refusal.Reason != "fixed line cannot receive SMS" {
+					t.Fatalf("reason %q", d.Refusal.Reason)
+				}
+			}},
+		{name: "fixed line, whatsapp", rule: "wa", body: `{"ticket":{"id":1,"status":"open","requester":{"phone":"6123 4567"}}}`,
+			matched: true, refusal: "invalid_phone", check: func(t *testing.T, d Decision) {
+				if d.Refusal.Reason != "fixed line cannot receive WhatsApp messages" {
+					t.Fatalf("reason %q", d.Refusal.Reason)
+				}
+			}},
 		{name: "no phone", rule: "solved-sms", body: `{"ticket":{"id":1,"status":"solved","tags":"notify","priority":"urgent"}}`,
 			matched: true, refusal: "invalid_phone", check: func(t *testing.T, d Decision) {
 				if want := "the recipient (to: {{ticket.requester.phone}}) rendered empty: the ticket has no number there"; d.Refusal.Reason != want {
