@@ -64,6 +64,19 @@ func TestTestEndpointOnShippedExample(t *testing.T) {
 		!strings.Contains(send["message"].(string), "BRIDGE_8X8_API_KEY") {
 		t.Fatalf("dry-run send=1: %d %s", a.Status, a.Raw)
 	}
+	// A sample no rule can read as a ticket is told, as the webhook tells it.
+	for sample, want := range map[string]string{
+		`{"id": 1, "status": "solved"}`:                                      `no "ticket" object`,
+		`{"ticket": {"id": "{{ticket.id}}", "status": "{{ticket.status}}"}}`: "placeholders as written ({{ticket.id}})",
+	} {
+		a := b.do(t, http.MethodPost, "/test", []byte(sample), nil)
+		if w, _ := a.Body["warning"].(string); a.Status != 200 || !strings.Contains(w, want) {
+			t.Fatalf("/test %s: %d %s; want a warning saying %s", sample, a.Status, a.Raw, want)
+		}
+	}
+	if a := b.do(t, http.MethodPost, "/test", body, nil); a.Body["warning"] != nil {
+		t.Fatalf("the shipped sample got a warning: %s", a.Raw)
+	}
 }
 
 func TestTestEndpointNeedsAdminTokenAndSendsToTestNumber(t *testing.T) {

@@ -178,12 +178,23 @@ func (s *server) test(c echo.Context) error {
 		}
 		out = append(out, tr)
 	}
-	return c.JSON(http.StatusOK, map[string]any{
+	answer := map[string]any{
 		"dry_run": s.DryRun,
 		"sent":    sent,
 		"matched": matched,
 		"rules":   out,
-	})
+	}
+	// As the webhook says it: a sample no rule can read as a ticket.
+	if matched == 0 {
+		var ticket string
+		if len(decisions) > 0 {
+			ticket = decisions[0].Ticket
+		}
+		if w := testBodyWarning(data, ticket); w != "" {
+			answer["warning"] = w
+		}
+	}
+	return c.JSON(http.StatusOK, answer)
 }
 
 // flag reads a yes/no query parameter: 1, true, yes, on or 0, false, no,

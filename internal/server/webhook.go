@@ -199,6 +199,15 @@ func placeholderWarning(ticket string) string {
 	return "The body holds Zendesk placeholders as written (" + ticket + "): Zendesk fills them in only when a trigger fires, not from the webhook's Test button. To try the rules, send a filled-in ticket to POST /test."
 }
 
+// testBodyWarning is bodyWarning for POST /test, where the sample is
+// written by hand.
+func testBodyWarning(data map[string]any, ticket string) string {
+	if strings.Contains(ticket, "{{") {
+		return "The sample holds Zendesk placeholders as written (" + ticket + "): Zendesk fills them in before the bridge sees a ticket, so put a real ticket's values in the sample."
+	}
+	return bodyWarning(data, ticket)
+}
+
 // ruleResults logs as a JSON array without reflection: one line per
 // webhook is on the hot path.
 type ruleResults []ruleResult
