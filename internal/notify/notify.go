@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/dedupe"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
@@ -145,6 +146,7 @@ func render(set *rules.Set, r *rules.Rule, in Input, d *Decision) error {
 			if err != nil {
 				return err
 			}
+			v = templateParameter(v)
 			if v == "" {
 				return &Refusal{Code: "empty_parameter", Reason: fmt.Sprintf("template parameter %d (%s) rendered empty", i+1, p.Source())}
 			}
@@ -227,4 +229,35 @@ func recipient(set *rules.Set, r *rules.Rule, in Input, text func(string, *templ
 		return "", &Refusal{Code: "invalid_phone", Reason: err.Error()}
 	}
 	return e164, nil
+}
+
+// templateParameter fits a rendered parameter to WhatsApp's rule for
+// template parameters: no new lines or tabs, and no more than four spaces
+// in a row (Meta refuses the message otherwise, error 132018, after 8x8
+// has accepted it). Such white space, as a ticket's title or a multi-line
+// field may carry, becomes one space; the ends are trimmed.
+func templateParameter(v string) string {
+	if !strings.ContainsAny(v, "\t\n\r\v\f") && !strings.Contains(v, "     ") && strings.TrimSpace(v) == v {
+		return v
+	}
+	var b strings.Builder
+	spaces := 0
+	for _, r := range strings.TrimSpace(v) {
+		switch {
+		case r == ' ':
+			spaces++
+			continue
+		case unicode.IsSpace(r) && r != '\u00a0':
+			spaces = 5 // a line break or a tab: one space
+			continue
+		}
+		if spaces > 4 {
+			b.WriteByte(' ')
+		} else {
+			b.WriteString(strings.Repeat(" ", spaces))
+		}
+		spaces = 0
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -94,6 +94,12 @@ func TestDecide(t *testing.T) {
 					t.Fatalf("reason %q, want %q", d.Refusal.Reason, want)
 				}
 			}},
+		{name: "template parameter with line breaks", rule: "wa", body: `{"ticket":{"id":7,"status":"Open\n\tnow","requester":{"phone":"+65 9123 4567"}}}`,
+			matched: true, check: func(t *testing.T, d Decision) {
+				if got := strings.Join(d.Message.Template.Body, "|"); got != "7|Open now" {
+					t.Fatalf("parameters %q", got)
+				}
+			}},
 		{name: "empty template parameter", rule: "wa", body: `{"ticket":{"id":7,"requester":{"phone":"+65 9123 4567"}}}`,
 			matched: true, refusal: "empty_parameter"},
 		{name: "empty once key", rule: "solved-sms", body: `{"ticket":{"status":"solved","tags":"notify","priority":"high","requester":{"phone":"+65 9123 4567"}}}`,
@@ -167,5 +173,26 @@ func TestSameTicketSameDelivery(t *testing.T) {
 	b := decide(t, set, "solved-sms", strings.Replace(body, `"12345"`, `12345`, 1), "inv-2")
 	if a.ID != b.ID {
 		t.Fatal("the same ticket as a string and as a number claims different keys")
+	}
+}
+
+// WhatsApp refuses template parameters with line breaks, tabs or more than
+// four spaces in a row; they become one space.
+func TestTemplateParameter(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Printer broken":          "Printer broken",
+		"Printer broken\nurgent":  "Printer broken urgent",
+		"a\r\n\r\nb\tc":           "a b c",
+		"a    b":                  "a    b", // four: allowed
+		"a     b":                 "a b",
+		"  padded  ":              "padded",
+		" \n\t ":                  "",
+		"non\u00a0breaking stays": "non\u00a0breaking stays",
+		"line one  \n  line two":  "line one line two",
+	} {
+		if got := templateParameter(in); got != want {
+			t.Errorf("templateParameter(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
