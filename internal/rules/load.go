@@ -368,6 +368,13 @@ func (l *loader) rule(n int, node ast.Node, d Defaults) *Rule {
 	if of, ok := fields["once"]; ok {
 		if b, isBool := of.value.(*ast.BoolNode); !isBool {
 			r.Once = l.template(fields, "once", "", label, "once")
+			if src := ""; r.Once != nil {
+				src = strings.ToLower(strings.TrimSpace(r.Once.Source()))
+				if src == "false" || src == "no" || src == "off" {
+					l.problems.add(of.line, label, `once %q is text, not the value false: write once: false without quotes to turn fire-once off`, r.Once.Source())
+					r.Once = nil
+				}
+			}
 			if r.Once != nil && !isTemplate(r.Once.Source()) {
 				l.problems.add(of.line, label, `once %q is the same for every ticket, so the rule would fire only once; use a template such as "{{ticket.id}}", or false`, r.Once.Source())
 			}
