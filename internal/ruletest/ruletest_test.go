@@ -83,11 +83,11 @@ FAIL testdata/fail_test.yaml:24: test "refusals", rule solved-sms
 FAIL testdata/fail_test.yaml:25: test "refusals", rule vip-template
   error:
     want: empty_parameter
-    got:  invalid_phone: fixed line cannot receive SMS
+    got:  invalid_phone: fixed line cannot receive WhatsApp messages
 FAIL testdata/fail_test.yaml:26: test "refusals", rule every-update
   reason:
     want: contains "not valid"
-    got:  "fixed line cannot receive SMS"
+    got:  "fixed line cannot receive WhatsApp messages"
 FAIL testdata/fail_test.yaml:31: test "channels", rule solved-sms
   text:
     want: "Hi 美玲, ticket #10 is solved!"
