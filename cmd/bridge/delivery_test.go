@@ -63,7 +63,10 @@ func TestPermanentFailuresParkAndReplay(t *testing.T) {
 		if a := b.webhook(t, "/webhooks/zendesk/solved-sms", ticket(id, "solved", "", "9123 4567"), ""); a.Status != 202 {
 			t.Fatalf("webhook %s: %d %s", id, a.Status, a.Raw)
 		}
-		waitRequests(t, fake, i+1) // one at a time, so the script answers in order
+		// One at a time, so the script answers in order: the fake records
+		// a request before it takes its scripted answer, so wait for the
+		// answer's effect (parked), not for the request.
+		awaitState(t, b, "parked", i+1)
 	}
 	parked := awaitState(t, b, "parked", 3)
 	byStatus := map[float64]map[string]any{}

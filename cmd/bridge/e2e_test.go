@@ -249,10 +249,13 @@ rules:
 		t.Fatalf("first webhook: %s", r)
 	}
 	claimedBy := time.Now()
-	waitRequests(t, fake, 1)
 	if r := result(); r != "duplicate" && time.Since(before) < 2*time.Second {
 		t.Fatalf("within once_for: %s, want duplicate", r)
 	}
+	// A claim is released only once its delivery is over: a request that
+	// reached the fake is not yet a sent delivery.
+	waitRequests(t, fake, 1)
+	awaitState(t, b, "sent", 1)
 	// The window itself is what is tested: wait it out.
 	time.Sleep(time.Until(claimedBy.Add(2*time.Second + 10*time.Millisecond)))
 	if r := result(); r != "queued" {

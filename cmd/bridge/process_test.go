@@ -104,7 +104,7 @@ func startChild(t *testing.T, env map[string]string) *child {
 func TestKilledWhileRetryingDeliversOnce(t *testing.T) {
 	t.Parallel()
 	fake := fake8x8.New(t, fake8x8.SpecDir(t))
-	fake.Script(fake8x8.Response{Status: 503, Header: http.Header{"Retry-After": {"2"}}, Body: `{"code":2000,"message":"busy"}`})
+	fake.Script(fake8x8.Response{Status: 503, Header: http.Header{"Retry-After": {"5"}}, Body: `{"code":2000,"message":"busy"}`})
 	env := withRedis(t, baseEnv(t, fake))
 	first := startChild(t, env)
 	if a := first.webhook(t, "/webhooks/zendesk/solved-sms", ticket("31", "solved", "", "9123 4567"), ""); a.Status != 202 {

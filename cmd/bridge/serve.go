@@ -129,6 +129,12 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 	if err != nil {
 		return err
 	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	// Watch the rules file before listening: an edit made as soon as the
+	// bridge answers must not fall before the watch exists.
+	stopWatch := rl.watch(runCtx)
+	defer stopWatch()
 
 	worker := queue.NewWorker(queue.WorkerOptions{
 		Queue:  q,
@@ -182,15 +188,11 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 	}
 	ev.Msg("bridge listening")
 
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- worker.Run(runCtx) }()
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(ln) }()
 
-	stopWatch := rl.watch(runCtx)
-	defer stopWatch()
 	if sw != nil {
 		go sw.Run(runCtx, 5*time.Second)
 	}
