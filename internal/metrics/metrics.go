@@ -60,12 +60,32 @@ func New(version string, depth func(context.Context) (map[queue.State]int, error
 		Name: "bridge_build_info", Help: "Build of the running bridge.", ConstLabels: prometheus.Labels{"version": version},
 	})
 	build.Set(1)
+	m.zero()
 	m.reg.MustRegister(m.webhooks, m.rules, m.deliveries, m.attempts, m.retries, m.reloads, m.resets, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&depthCollector{depth: depth, desc: prometheus.NewDesc("bridge_queue_depth",
 			"Deliveries in the queue by state (queued, active, retrying, parked, sent).", []string{"state"}, nil),
 			up: prometheus.NewDesc("bridge_store_up", "1 when the store answered this scrape, 0 when it did not.", nil, nil)})
 	return m
+}
+
+// zero creates the series alerts are written on, at 0: a counter that
+// first appears at 1 is not an increase to Prometheus, so the first parked
+// delivery after a start would not fire "increase(...parked...) > 0".
+func (m *Metrics) zero() {
+	for _, o := range []string{"accepted", "no_match", "unusable", "unauthorized", "malformed", "too_large", "unreadable", "unknown_rule", "store_unavailable"} {
+		m.webhooks.WithLabelValues(o)
+	}
+	for _, ch := range []sender.Channel{sender.SMS, sender.WhatsApp} {
+		for _, s := range []queue.State{queue.Sent, queue.Parked} {
+			m.deliveries.WithLabelValues(string(ch), string(s))
+		}
+		for _, r := range []string{"rate_limited", "error"} {
+			m.retries.WithLabelValues(string(ch), r)
+		}
+	}
+	m.reloads.WithLabelValues("success")
+	m.reloads.WithLabelValues("failure")
 }
 
 // Handler serves /metrics.

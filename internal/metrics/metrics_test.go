@@ -66,3 +66,25 @@ func TestMetricsWithoutStore(t *testing.T) {
 		t.Fatalf("scrape %d:\n%s", code, body)
 	}
 }
+
+// The series alerts are written on exist at 0 from the start, so that the
+// first parked delivery after a start is an increase.
+func TestAlertSeriesStartAtZero(t *testing.T) {
+	t.Parallel()
+	m := New("v1", func(context.Context) (map[queue.State]int, error) { return nil, nil })
+	_, body := scrape(t, m)
+	for _, want := range []string{
+		`bridge_deliveries_total{channel="sms",outcome="parked"} 0`,
+		`bridge_deliveries_total{channel="whatsapp",outcome="parked"} 0`,
+		`bridge_deliveries_total{channel="whatsapp",outcome="sent"} 0`,
+		`bridge_retries_total{channel="sms",reason="error"} 0`,
+		`bridge_webhooks_total{outcome="unauthorized"} 0`,
+		`bridge_webhooks_total{outcome="store_unavailable"} 0`,
+		`bridge_rule_reloads_total{result="failure"} 0`,
+		`bridge_store_resets_total 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("a fresh scrape lacks %s", want)
+		}
+	}
+}

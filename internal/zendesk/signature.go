@@ -60,6 +60,12 @@ func Verify(secrets []string, timestamp, signature string, body []byte, now time
 			return nil
 		}
 	}
+	// Not what Zendesk sends: someone signing by hand, most often with a
+	// hex digest. Said apart, or they go looking for a wrong secret.
+	if mac, err := base64.StdEncoding.DecodeString(signature); err != nil || len(mac) != sha256.Size {
+		return fmt.Errorf("%w: %s is not an HMAC-SHA256 in base64 (44 characters), as Zendesk sends it: "+
+			"base64 of HMAC-SHA256(secret, the %s value followed by the raw body)", ErrSignature, HeaderSignature, HeaderTimestamp)
+	}
 	// Still refused, but an admin pressing Test on an unsaved webhook
 	// learns why rather than doubting the secret they copied.
 	if subtle.ConstantTimeCompare([]byte(Sign(TestSigningSecret, timestamp, body)), []byte(signature)) == 1 {

@@ -1,6 +1,9 @@
 package zendesk
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -39,6 +42,8 @@ func TestVerify(t *testing.T) {
 		{"signed with another secret", ts, Sign("other", ts, body), body, now, false, "matches the body with no secret"},
 		{"signed with Zendesk's test secret", ts, Sign(TestSigningSecret, ts, body), body, now, false, "Zendesk's fixed test secret"},
 		{"body+timestamp order is not accepted", ts, Sign(secret, string(body), []byte(ts)), body, now, false, "matches the body with no secret"},
+		{"hex digest", ts, hexHMAC(secret, ts, body), body, now, false, "is not an HMAC-SHA256 in base64"},
+		{"not base64", ts, "not a signature!", body, now, false, "is not an HMAC-SHA256 in base64"},
 		{"missing signature", ts, "", body, now, false, "required"},
 		{"missing timestamp", "", good, body, now, false, "required"},
 		{"timestamp not RFC 3339", "1700000000", good, body, now, false, "RFC 3339"},
@@ -90,4 +95,12 @@ func TestVerifyAnyOfSeveralSecrets(t *testing.T) {
 	if err := Verify(nil, ts, Sign("first", ts, body), body, now, time.Minute); !errors.Is(err, ErrSignature) {
 		t.Errorf("no secrets accepted a signature: %v", err)
 	}
+}
+
+// hexHMAC is the signature as someone signing by hand often writes it.
+func hexHMAC(secret, ts string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
 }
