@@ -234,7 +234,7 @@ func replayParked(ctx context.Context, q *queue.Queue, queueName string, args []
 	if err == nil && b.More {
 		_, err = fmt.Fprintln(stdout, "more parked deliveries match: run it again for them")
 	}
-	if err == nil && b.Matched == 0 && f.Rule != "" {
+	if err == nil && b.Matched == 0 && f.Rule != "" && f.Status == 0 && f.Code == 0 {
 		_, err = fmt.Fprintf(stdout, "no parked delivery of rule %q matched: check its spelling in `bridge deliveries list`\n", cell(f.Rule))
 	}
 	return err

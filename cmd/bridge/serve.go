@@ -111,6 +111,10 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 	}()
 	q := queue.New(st.Client, cfg.Queue, time.Now)
 	met := metrics.New(version, q.Depth)
+	rl, err := newReloader(cfg.RulesFile, log, met.Reload)
+	if err != nil {
+		return err
+	}
 	var sw *store.Watch
 	if st.Durable {
 		// A Redis that restarts empty answers as if nothing happened:
@@ -124,10 +128,6 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 	storeWarnings := func() []string { return nil }
 	if sw != nil {
 		storeWarnings = sw.Warnings
-	}
-	rl, err := newReloader(cfg.RulesFile, log, met.Reload)
-	if err != nil {
-		return err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/dedupe"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/phone"
@@ -235,9 +234,10 @@ func recipient(set *rules.Set, r *rules.Rule, in Input, text func(string, *templ
 // template parameters: no new lines or tabs, and no more than four spaces
 // in a row (Meta refuses the message otherwise, error 132018, after 8x8
 // has accepted it). Such white space, as a ticket's title or a multi-line
-// field may carry, becomes one space; the ends are trimmed.
+// field may carry, becomes one space; the ends are trimmed. Other spaces
+// (an ideographic space, a no-break space) are text, and stay.
 func templateParameter(v string) string {
-	if !strings.ContainsAny(v, "\t\n\r\v\f") && !strings.Contains(v, "     ") && strings.TrimSpace(v) == v {
+	if !strings.ContainsAny(v, breaks) && !strings.Contains(v, "     ") && strings.TrimSpace(v) == v {
 		return v
 	}
 	var b strings.Builder
@@ -247,7 +247,7 @@ func templateParameter(v string) string {
 		case r == ' ':
 			spaces++
 			continue
-		case unicode.IsSpace(r) && r != '\u00a0':
+		case strings.ContainsRune(breaks, r):
 			spaces = 5 // a line break or a tab: one space
 			continue
 		}
@@ -261,3 +261,6 @@ func templateParameter(v string) string {
 	}
 	return b.String()
 }
+
+// breaks are the tabs and line breaks WhatsApp refuses in a parameter.
+const breaks = "\t\n\v\f\r\u0085\u2028\u2029"

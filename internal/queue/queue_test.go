@@ -1252,6 +1252,13 @@ func TestAttemptLinesSayWhereTheDeliveryIs(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs.await(t, Sent)
+	s.mu.Lock()
+	s.answers = append(s.answers, sender.Result{Outcome: sender.Permanent, Status: 400, Code: 1002, Message: "Invalid MSISDN"})
+	s.mu.Unlock()
+	if _, _, err := q.Enqueue(context.Background(), delivery("d3"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	obs.await(t, Parked) // refused at once
 
 	type line struct {
 		Delivery, Outcome, State string
@@ -1266,11 +1273,12 @@ func TestAttemptLinesSayWhereTheDeliveryIs(t *testing.T) {
 		}
 	}
 	log.mu.Unlock()
-	if len(got) != 4 {
-		t.Fatalf("%d attempt lines, want 4: %+v", len(got), got)
+	if len(got) != 5 {
+		t.Fatalf("%d attempt lines, want 5: %+v", len(got), got)
 	}
 	want := []struct{ delivery, outcome, state string }{
 		{"d1", "retryable", "retrying"}, {"d1", "retryable", "retrying"}, {"d1", "retryable", "parked"}, {"d2", "sent", "sent"},
+		{"d3", "permanent", "parked"},
 	}
 	for i, w := range want {
 		if g := got[i]; g.Delivery != w.delivery || g.Outcome != w.outcome || g.State != w.state {

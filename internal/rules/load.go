@@ -368,10 +368,10 @@ func (l *loader) rule(n int, node ast.Node, d Defaults) *Rule {
 	if of, ok := fields["once"]; ok {
 		if b, isBool := of.value.(*ast.BoolNode); !isBool {
 			r.Once = l.template(fields, "once", "", label, "once")
-			if src := ""; r.Once != nil {
-				src = strings.ToLower(strings.TrimSpace(r.Once.Source()))
-				if src == "false" || src == "no" || src == "off" {
-					l.problems.add(of.line, label, `once %q is text, not the value false: write once: false without quotes to turn fire-once off`, r.Once.Source())
+			if r.Once != nil {
+				switch strings.ToLower(strings.TrimSpace(r.Once.Source())) {
+				case "false", "no", "off":
+					l.problems.add(of.line, label, `once %q is text, not the value false: write once: false, without quotes, to turn fire-once off`, r.Once.Source())
 					r.Once = nil
 				}
 			}

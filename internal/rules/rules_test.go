@@ -254,7 +254,7 @@ func TestProblems(t *testing.T) {
 			`f.yaml:7: rule a: once must be a template such as "{{ticket.id}}", or false`,
 			"f.yaml:11: rule b: once_for has no effect with once: false; remove one of them",
 			"f.yaml:14: rule c: once must be text, not a list",
-			`f.yaml:17: rule d: once "false" is text, not the value false: write once: false without quotes to turn fire-once off`,
+			`f.yaml:17: rule d: once "false" is text, not the value false: write once: false, without quotes, to turn fire-once off`,
 		}},
 		{"once_for", head + "- name: a\n  once_for: soon\n  sms: {text: hi}\n- name: b\n  once_for: -1h\n  sms: {text: hi}\n- name: c\n  once_for: 99999999999d\n  sms: {text: hi}\n", []string{
 			`f.yaml:7: rule a: once_for: "soon" is not a duration; write it like 720h, 90m or 30d`,

@@ -28,6 +28,32 @@ func TestRulesTestPasses(t *testing.T) {
 	}
 }
 
+// A test file saved with a byte order mark (Notepad) reads as without one.
+func TestRulesTestReadsAByteOrderMark(t *testing.T) {
+	src, err := os.ReadFile("testdata/pass_test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"rules.yaml", "ticket.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(dir, "bom_test.yaml")
+	if err := os.WriteFile(file, append([]byte("\ufeff"), src...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if failed, err := Run([]string{file}, load, &out); err != nil || failed != 0 {
+		t.Fatalf("failed %d, err %v\n%s", failed, err, out.String())
+	}
+}
+
 // The report is for people: this is its exact text.
 func TestRulesTestReportsEachFailure(t *testing.T) {
 	var out bytes.Buffer

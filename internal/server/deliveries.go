@@ -214,10 +214,15 @@ func (s *server) replayParked(c echo.Context) error {
 		"ids": nonNil(b.Replayed), "message": msg + "."}
 	// A typo in the rule must not read as "nothing is parked". (A rule
 	// removed since keeps its parked deliveries, so it is not refused.)
-	if _, ok := s.Rules.Current().Rule(f.Rule); f.Rule != "" && b.Matched == 0 && !ok {
+	if f.Rule != "" && b.Matched == 0 && !s.hasRule(f.Rule) {
 		answer["warning"] = "rules.yaml has no rule named " + strconv.Quote(shorten(f.Rule)) + "; check its spelling (GET /deliveries?state=parked lists each one's rule)."
 	}
 	return c.JSON(status, answer)
+}
+
+func (s *server) hasRule(name string) bool {
+	_, ok := s.Rules.Current().Rule(name)
+	return ok
 }
 
 // bulkBudget bounds one bulk replay over HTTP.

@@ -37,6 +37,9 @@ type Watch struct {
 	findings []string // Durability's, at the last reading
 }
 
+// persistsNothing starts Durability's finding of a Redis without persistence.
+const persistsNothing = "Redis persists nothing"
+
 // settingsEvery is how many checks pass between readings of Redis's
 // persistence and eviction settings (each is two commands).
 const settingsEvery = 12
@@ -127,7 +130,7 @@ func Durability(info, save string, saveKnown bool) []string {
 	}
 	var out []string
 	if fields["aof_enabled"] == "0" && saveKnown && strings.TrimSpace(save) == "" {
-		out = append(out, "Redis persists nothing (appendonly no, no save points): a Redis restart loses every queued delivery and fire-once claim; set appendonly yes")
+		out = append(out, persistsNothing+" (appendonly no, no save points): a Redis restart loses every queued delivery and fire-once claim; set appendonly yes")
 	}
 	if p, ok := fields["maxmemory_policy"]; ok && p != "noeviction" {
 		out = append(out, "Redis's maxmemory-policy is "+p+": under memory pressure it may evict deliveries and fire-once claims; set noeviction")
@@ -146,9 +149,21 @@ func (w *Watch) settings(ctx context.Context) {
 	}
 	save, err := w.client.ConfigGet(ctx, "save").Result()
 	v, known := save["save"]
-	found := Durability(info, v, err == nil && known)
+	known = known && err == nil
+	found := Durability(info, v, known)
 	w.mu.Lock()
 	before := w.findings
+	// A CONFIG GET that failed this time (a timeout, or a Redis that now
+	// forbids CONFIG) says nothing new of persistence: what was found
+	// stands while INFO still shows no append-only file, rather than a
+	// false all-clear.
+	if !known && strings.Contains(info, "aof_enabled:0") {
+		for _, f := range before {
+			if strings.HasPrefix(f, persistsNothing) {
+				found = append([]string{f}, found...)
+			}
+		}
+	}
 	w.findings = found
 	w.mu.Unlock()
 	for _, f := range found {

@@ -3,8 +3,10 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
@@ -146,6 +148,22 @@ func TestWatchFollowsRedisSettings(t *testing.T) {
 		t.Fatalf("an unchanged setting was logged again: %s", got)
 	}
 
+	// A CONFIG GET that fails (a timeout, a Redis that forbids CONFIG)
+	// is no all-clear.
+	var failConfig atomic.Bool
+	c.AddHook(failing{cmd: "config", on: &failConfig})
+	failConfig.Store(true)
+	for range settingsEvery {
+		w.Check(ctx)
+	}
+	if got := w.Warnings(); len(got) != 1 {
+		t.Fatalf("warnings after a failed CONFIG GET: %q", got)
+	}
+	if got := logs.take(); strings.Contains(got, "now persists") {
+		t.Fatalf("a failed CONFIG GET was read as an all-clear: %s", got)
+	}
+	failConfig.Store(false)
+
 	if err := c.ConfigSet(ctx, "appendonly", "yes").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -158,4 +176,26 @@ func TestWatchFollowsRedisSettings(t *testing.T) {
 	if got := logs.take(); !strings.Contains(got, "now persists its data") {
 		t.Fatalf("the change was not logged: %s", got)
 	}
+}
+
+// failing fails every command named cmd while on is set.
+type failing struct {
+	cmd string
+	on  *atomic.Bool
+}
+
+func (f failing) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f failing) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if f.on.Load() && cmd.Name() == f.cmd {
+			cmd.SetErr(errors.New("i/o timeout"))
+			return cmd.Err()
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f failing) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }

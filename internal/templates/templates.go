@@ -24,11 +24,13 @@
 // Liquid, which Zendesk uses; write {{ ticket.tags | join: ", " }} for a
 // separated list. List filters (join, first, sort) need a JSON array: on
 // ticket.tags sent as Zendesk's space-separated text they fail at render
-// time, where {{ ticket.tags | split: " " | join: ", " }} works (rules
-// check warns of the first form). Nothing is registered beyond the
-// library's standard filters and tags, and a few of them are replaced where
-// the library departs from Shopify (capitalize, truncate, and the
-// arithmetic in arith.go).
+// time, where {{ ticket.tags | split: " " | join: ", " }} works (split
+// here also takes a list; rules check warns of the first form). Nothing is
+// registered beyond the library's standard filters and tags, and a few of
+// them are replaced where the library departs from Shopify (capitalize,
+// truncate, date, split, and the arithmetic in arith.go). date reads "now"
+// from the clock, in the process's time zone (UTC in the image), as
+// Shopify does on its server.
 //
 // A template of only text and plain variables ({{ ticket.id }}) renders
 // without the library's evaluator, to the same bytes (see fast.go).
@@ -214,7 +216,7 @@ func emptyStaysEmpty(chain string) bool {
 		name, _, _ := strings.Cut(f, ":")
 		switch strings.TrimSpace(name) {
 		case "upcase", "downcase", "capitalize", "strip", "lstrip", "rstrip", "strip_html",
-			"strip_newlines", "escape", "escape_once", "url_encode", "truncate", "truncatewords":
+			"strip_newlines", "escape", "escape_once", "url_encode", "truncate", "truncatewords", "date":
 		default:
 			return false
 		}

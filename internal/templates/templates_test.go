@@ -342,6 +342,7 @@ func TestMissing(t *testing.T) {
 		// Filters that print something for nothing, and assigned names.
 		"{{ ticket.nope | size }} {{ ticket.nope | append: 'x' }}":                               "",
 		"{{ ticket.lnk | append: 'default' }} {{ ticket.via | upcase | truncate: 5 }}":           "ticket.via",
+		"Due {{ ticket.due_att | date: '%b %d' }}":                                               "ticket.due_att",
 		"{% assign who = ticket.nope | default: 'there' %}Hi {{ who }}":                          "",
 		"{% capture who %}{{ ticket.requester.name }}{% endcapture %}{{ who }} {{ ticket.lnk }}": "ticket.lnk",
 	} {
