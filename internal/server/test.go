@@ -254,22 +254,32 @@ func (s *server) sendTest(c echo.Context, rule string, m sender.Message, to stri
 // missing lists the variables r prints that data lacks, with a sentence
 // saying what to do about them.
 func missing(r *rules.Rule, data map[string]any) ([]string, string) {
-	var out []string
+	var out, objects []string
 	for _, t := range r.Templates() {
 		for _, v := range t.Missing(data) {
 			if !slices.Contains(out, v) {
 				out = append(out, v)
 			}
 		}
+		for _, v := range t.Objects(data) {
+			if !slices.Contains(objects, v) {
+				objects = append(objects, v)
+			}
+		}
 	}
-	if len(out) == 0 {
-		return nil, ""
+	var warning string
+	if len(out) > 0 {
+		it := "it"
+		if len(out) > 1 {
+			it = "them"
+		}
+		warning = fmt.Sprintf("%s printed nothing: this ticket does not have %s. Check the spelling in rules.yaml, "+
+			"or add %s to the trigger's JSON body; where a value may be absent, write {{ x | default: \"...\" }}.",
+			strings.Join(out, ", "), it, it)
 	}
-	it := "it"
-	if len(out) > 1 {
-		it = "them"
+	// An object prints all its fields, Go-style, number included.
+	for _, o := range objects {
+		warning = joinSentences(warning, fmt.Sprintf("{{ %s }} is an object, which prints as all its fields run together: print one of its fields, such as {{ %s.name }}.", o, o))
 	}
-	return out, fmt.Sprintf("%s printed nothing: this ticket does not have %s. Check the spelling in rules.yaml, "+
-		"or add %s to the trigger's JSON body; where a value may be absent, write {{ x | default: \"...\" }}.",
-		strings.Join(out, ", "), it, it)
+	return out, warning
 }

@@ -172,6 +172,26 @@ func (t *Template) Missing(data map[string]any) []string {
 	return out
 }
 
+// Objects lists, as dotted paths, the variables the template prints that
+// are objects in data ({{ ticket.requester }} where the body has
+// requester: {name, phone}): an object prints as Go writes a map, all its
+// fields run together, which is never the message meant.
+func (t *Template) Objects(data map[string]any) []string {
+	var out []string
+	for _, path := range t.printed {
+		v, ok := lookup(data, path)
+		if !ok {
+			continue
+		}
+		if _, isObject := v.(map[string]any); isObject {
+			if p := strings.Join(path, "."); !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
 // printedPaths finds the {{ variable }} outputs at the top level of a
 // parsed template that print nothing when the variable is absent.
 func printedPaths(root render.Node) [][]string {

@@ -421,3 +421,23 @@ func TestSplitTakesTextOrList(t *testing.T) {
 		}
 	}
 }
+
+// Objects names the outputs that would print a whole object.
+func TestObjects(t *testing.T) {
+	t.Parallel()
+	data := map[string]any{"ticket": map[string]any{"id": "7", "requester": map[string]any{"name": "Mei", "phone": "+6591234567"}}}
+	for src, want := range map[string]string{
+		"{{ ticket.requester }} #{{ ticket.id }}":             "ticket.requester",
+		"{{ ticket.requester | upcase }} {{ ticket }}":        "ticket.requester ticket",
+		"{{ ticket.requester.name }} {{ ticket.id }}":         "",
+		"{% if ticket.requester %}{{ ticket.id }}{% endif %}": "",
+	} {
+		tpl, err := New().Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(tpl.Objects(data), " "); got != want {
+			t.Errorf("%s: objects %q, want %q", src, got, want)
+		}
+	}
+}
