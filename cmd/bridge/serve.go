@@ -91,6 +91,7 @@ func serve(ctx context.Context, getenv func(string) string, environ []string, st
 	if err != nil {
 		return err
 	}
+	store.LogRedisTo(log)
 	st, err := store.Open(ctx, cfg.RedisURL)
 	if err != nil {
 		return err

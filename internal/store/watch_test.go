@@ -3,11 +3,14 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/bridgeworks/zendesk-8x8-bridge/internal/redistest"
@@ -198,4 +201,27 @@ func (f failing) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (f failing) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
+}
+
+// go-redis's own lines come out as the bridge's JSON, a few at a time.
+// (Not parallel: go-redis's logger is the process's.)
+func TestRedisLinesAreJSON(t *testing.T) {
+	var logs syncBuffer
+	LogRedisTo(zerolog.New(&logs))
+	t.Cleanup(func() { LogRedisTo(zerolog.New(io.Discard)) })
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	defer c.Close()
+	for range 5 { // each tries 5 dials, then logs once
+		_ = c.Ping(context.Background()).Err()
+	}
+	lines := strings.Split(strings.TrimSpace(logs.take()), "\n")
+	if len(lines) == 0 || len(lines) > 3 {
+		t.Fatalf("%d lines for 5 failed pings, want 1 to 3:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for _, l := range lines {
+		var v struct{ Level, Component, Message string }
+		if err := json.Unmarshal([]byte(l), &v); err != nil || v.Level != "warn" || v.Component != "go-redis" || !strings.Contains(v.Message, "dial") {
+			t.Fatalf("not a bridge line: %s (%v)", l, err)
+		}
+	}
 }
