@@ -40,6 +40,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html"
 	"regexp"
 	"slices"
 	"strconv"
@@ -91,6 +92,10 @@ func New() *Engine {
 	e.RegisterFilter("date", date)
 	// Its split prints a list as Go does before splitting it: see split.go.
 	e.RegisterFilter("split", split)
+	// Its escape writes " as &#34; where Shopify writes &quot;, and its
+	// escape_once wants a second argument.
+	e.RegisterFilter("escape", escapeHTML.Replace)
+	e.RegisterFilter("escape_once", func(s string) string { return escapeHTML.Replace(html.UnescapeString(s)) })
 	return &Engine{liquid: e, filters: map[string]bool{}}
 }
 
@@ -104,6 +109,9 @@ func truncate(s string, length func(int) int, ellipsis func(string) string) stri
 	r := []rune(s)
 	return string(r[:keep]) + el
 }
+
+// escapeHTML is Ruby's CGI.escapeHTML, which Shopify's escape uses.
+var escapeHTML = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;")
 
 func capitalize(s string) string {
 	r, size := utf8.DecodeRuneInString(s)

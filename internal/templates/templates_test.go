@@ -441,3 +441,22 @@ func TestObjects(t *testing.T) {
 		}
 	}
 }
+
+// escape and escape_once write what Shopify writes.
+func TestEscapeFollowsShopify(t *testing.T) {
+	t.Parallel()
+	for src, want := range map[string]string{
+		`{{ s | escape }}`:      "Tom &amp; &quot;Jerry&quot; &lt;b&gt; it&#39;s",
+		`{{ s | escape_once }}`: "Tom &amp; &quot;Jerry&quot; &lt;b&gt; it&#39;s",
+		`{{ e | escape_once }}`: "&lt;b&gt; &amp; &quot;",
+	} {
+		tpl, err := New().Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tpl.Render(map[string]any{"s": `Tom & "Jerry" <b> it's`, "e": "&lt;b&gt; &amp; &quot;"})
+		if err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", src, got, err, want)
+		}
+	}
+}
