@@ -73,7 +73,7 @@ func New(version string, depth func(context.Context) (map[queue.State]int, error
 // first appears at 1 is not an increase to Prometheus, so the first parked
 // delivery after a start would not fire "increase(...parked...) > 0".
 func (m *Metrics) zero() {
-	for _, o := range []string{"accepted", "no_match", "unusable", "unauthorized", "malformed", "too_large", "unreadable", "unknown_rule", "store_unavailable"} {
+	for _, o := range []string{"accepted", "no_match", "unusable", "unauthorized", "malformed", "too_large", "unreadable", "unknown_rule", "store_unavailable", "busy"} {
 		m.webhooks.WithLabelValues(o)
 	}
 	for _, ch := range []sender.Channel{sender.SMS, sender.WhatsApp} {

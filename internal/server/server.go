@@ -76,13 +76,35 @@ type Options struct {
 	DryRun         bool
 	Durable        bool
 	StoreWarnings  func() []string // what in Redis's settings risks its data; may be nil
+	// ReadBudget is the memory the request bodies being read may take at
+	// once (0: 64 MiB); a request waits ReadWait (0: 5 s) for its turn,
+	// then is answered 503.
+	ReadBudget int64
+	ReadWait   time.Duration
 }
 
-type server struct{ Options }
+type server struct {
+	Options
+	// bodies bounds the request bodies read at once, so that many slow
+	// or large requests, before any signature is checked, cannot hold
+	// more than about ReadBudget of memory between them.
+	bodies chan struct{}
+}
 
 // New returns the bridge's HTTP handler.
 func New(o Options) http.Handler {
-	s := &server{o}
+	if o.ReadBudget <= 0 {
+		o.ReadBudget = 64 << 20
+	}
+	if o.ReadWait <= 0 {
+		o.ReadWait = 5 * time.Second // Zendesk retries the 503 after
+	}
+	// Each reading takes up to twice BRIDGE_MAX_BODY (io.ReadAll's growth).
+	slots := 1
+	if o.MaxBody > 0 {
+		slots = max(slots, int(o.ReadBudget/(2*o.MaxBody)))
+	}
+	s := &server{Options: o, bodies: make(chan struct{}, slots)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -171,12 +193,29 @@ func bearer(r *http.Request, token string) bool {
 // readBody reads at most limit bytes. A larger body is read on (up to a
 // bound) and discarded before answering 413, so a client still sending sees
 // the status rather than a reset connection.
-func readBody(c echo.Context, limit int64) ([]byte, *apiError) {
+func (s *server) readBody(c echo.Context, limit int64) ([]byte, *apiError) {
 	r := c.Request()
 	if r.ContentLength > limit {
 		_, _ = io.CopyN(io.Discard, r.Body, 4*limit)
 		return nil, tooLarge(limit)
 	}
+	select {
+	case s.bodies <- struct{}{}:
+	default: // all taken: wait a little for one
+		t := time.NewTimer(s.ReadWait)
+		select {
+		case s.bodies <- struct{}{}:
+			t.Stop()
+		case <-t.C:
+			e := fail(http.StatusServiceUnavailable, "busy", "The bridge is reading as many requests as it may at once; try again shortly.")
+			e.Header = http.Header{"Retry-After": {"5"}}
+			return nil, e
+		case <-r.Context().Done():
+			t.Stop()
+			return nil, fail(http.StatusBadRequest, "unreadable_body", "The request body could not be read.")
+		}
+	}
+	defer func() { <-s.bodies }()
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, fail(http.StatusBadRequest, "unreadable_body", "The request body could not be read.")

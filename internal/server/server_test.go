@@ -282,3 +282,48 @@ func TestStoreErrorWords(t *testing.T) {
 		}
 	}
 }
+
+// Bodies are read a bounded number at a time: with every turn held by a
+// body that does not arrive, the next request waits, then gets 503 busy
+// with Retry-After; once a turn is free, requests are read again.
+func TestBodiesReadABoundedNumberAtATime(t *testing.T) {
+	t.Parallel()
+	set, err := rules.Parse("rules.yaml", []byte(twoRules), rules.Options{Engine: templates.New(), Country: phone.Country})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Options{
+		Rules: fixedRules{set}, Queue: &flakyQueue{n: 10}, Sender: nopSender{}, Requester: sender.NewClient(sender.Options{}),
+		Metrics: metrics.New("test", func(context.Context) (map[queue.State]int, error) { return nil, nil }),
+		Log:     zerolog.Nop(), Now: time.Now, MaxBody: 1024, MaxSkew: time.Minute, DryRun: true, Durable: true,
+		ReadBudget: 2 * 2 * 1024, ReadWait: 50 * time.Millisecond, // two turns
+	})
+	var writers []*io.PipeWriter
+	var done []chan struct{}
+	for range 2 { // two slow senders take both turns
+		r, w := io.Pipe()
+		finished := make(chan struct{})
+		writers, done = append(writers, w), append(done, finished)
+		req := httptest.NewRequest("POST", "/webhooks/zendesk", r)
+		req.ContentLength = -1
+		go func() {
+			defer close(finished)
+			h.ServeHTTP(httptest.NewRecorder(), req)
+		}()
+		if _, err := w.Write([]byte(`{"ticket":`)); err != nil { // taken by the reader: the turn is held
+			t.Fatal(err)
+		}
+	}
+	rec, body := serve(h, "POST", "/webhooks/zendesk", strings.NewReader(`{"ticket":{"id":"1"}}`), nil)
+	if rec.Code != 503 || body["error"] != "busy" || rec.Header().Get("Retry-After") != "5" {
+		t.Fatalf("with every turn held: %d %v", rec.Code, body)
+	}
+	_ = writers[0].CloseWithError(io.ErrUnexpectedEOF) // one slow sender gives up
+	<-done[0]
+	rec, body = serve(h, "POST", "/webhooks/zendesk", strings.NewReader(`{"ticket":{"id":"1","status":"open"}}`), nil)
+	if rec.Code != 200 || body["result"] != "no_match" {
+		t.Fatalf("with a turn free again: %d %v", rec.Code, body)
+	}
+	_ = writers[1].CloseWithError(io.ErrUnexpectedEOF)
+	<-done[1]
+}

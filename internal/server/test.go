@@ -65,7 +65,7 @@ type testSend struct {
 // ticket. It claims nothing; with send=1 it really sends, to the given test
 // number only.
 func (s *server) test(c echo.Context) error {
-	body, rerr := readBody(c, s.MaxBody)
+	body, rerr := s.readBody(c, s.MaxBody)
 	if rerr != nil {
 		return rerr
 	}

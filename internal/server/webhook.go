@@ -46,10 +46,14 @@ func (s *server) webhook(c echo.Context) error {
 	outcome := "error"
 	defer func() { s.Metrics.Webhook(outcome) }()
 
-	body, rerr := readBody(c, s.MaxBody)
+	body, rerr := s.readBody(c, s.MaxBody)
 	if rerr != nil {
-		outcome = "too_large"
-		if rerr.Status != http.StatusRequestEntityTooLarge {
+		switch rerr.Status {
+		case http.StatusRequestEntityTooLarge:
+			outcome = "too_large"
+		case http.StatusServiceUnavailable:
+			outcome = "busy"
+		default:
 			outcome = "unreadable"
 		}
 		log(s.Log.Warn()).Str("outcome", outcome).Msg("webhook refused: " + rerr.Message)
