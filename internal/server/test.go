@@ -100,7 +100,7 @@ func (s *server) test(c echo.Context) error {
 	}
 
 	// A send goes to the test number whatever the sample's own phone is.
-	in := notify.Input{Data: data, InvocationID: c.Request().Header.Get(zendesk.HeaderInvocationID), Now: s.Now(), To: testTo}
+	in := notify.Input{Data: data, InvocationID: zendesk.InvocationID(c.Request().Header), Now: s.Now(), To: testTo}
 	decisions := notify.Plan(set, in)
 	if name := c.QueryParam("rule"); name != "" {
 		r, ok := set.Rule(name)

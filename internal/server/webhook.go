@@ -32,7 +32,7 @@ type ruleResult struct {
 
 func (s *server) webhook(c echo.Context) error {
 	req := c.Request()
-	invocation, ticket := req.Header.Get(zendesk.HeaderInvocationID), ""
+	invocation, ticket := zendesk.InvocationID(req.Header), ""
 	// Every line names the invocation and, once known, the ticket. Added
 	// per event rather than with Logger.With, which copies the logger's
 	// context on every webhook.
@@ -72,7 +72,7 @@ func (s *server) webhook(c echo.Context) error {
 	}
 
 	set := s.Rules.Current()
-	in := notify.Input{Data: data, InvocationID: req.Header.Get(zendesk.HeaderInvocationID), Now: s.Now()}
+	in := notify.Input{Data: data, InvocationID: invocation, Now: s.Now()}
 	var decisions []notify.Decision
 	if name := ruleParam(c); name != "" {
 		r, ok := set.Rule(name)

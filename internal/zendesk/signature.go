@@ -7,8 +7,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 )
 
@@ -76,4 +79,21 @@ func Verify(secrets []string, timestamp, signature string, body []byte, now time
 	// of secrets, so it tells nothing of them.
 	return fmt.Errorf("%w: %s matches the body with no secret in BRIDGE_ZENDESK_SIGNING_SECRET (each Zendesk webhook signs with its own: "+
 		"copy this one's signing secret there, comma-separated from the others)", ErrSignature, HeaderSignature)
+}
+
+// maxInvocationID bounds an invocation id as the bridge keeps and logs it:
+// Zendesk's are short; anything longer is someone else's.
+const maxInvocationID = 128
+
+// InvocationID is the request's X-Zendesk-Webhook-Invocation-Id as the
+// bridge keeps it: trimmed, and, when longer than Zendesk's ever are, its
+// SHA-256 instead, so that one request cannot write a megabyte into the
+// store and the log, and the same id still names the same invocation.
+func InvocationID(h http.Header) string {
+	id := strings.TrimSpace(h.Get(HeaderInvocationID))
+	if len(id) <= maxInvocationID {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +104,22 @@ func hexHMAC(secret, ts string, body []byte) string {
 	m.Write([]byte(ts))
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// A long invocation id is kept as its hash: bounded, and still the same
+// invocation each time.
+func TestInvocationID(t *testing.T) {
+	t.Parallel()
+	h := func(v string) http.Header { return http.Header{HeaderInvocationID: {v}} }
+	if got := InvocationID(h(" 01HZX5 ")); got != "01HZX5" {
+		t.Errorf("short id: %q", got)
+	}
+	long := strings.Repeat("J", 1<<20)
+	a, b := InvocationID(h(long)), InvocationID(h(long))
+	if a != b || len(a) > 128 || !strings.HasPrefix(a, "sha256:") || a == InvocationID(h(long+"x")) {
+		t.Errorf("long id kept as %q (%d bytes)", a[:min(len(a), 80)], len(a))
+	}
+	if got := InvocationID(http.Header{}); got != "" {
+		t.Errorf("no id: %q", got)
+	}
 }
