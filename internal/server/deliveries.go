@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -235,12 +236,17 @@ func nonNil(ids []string) []string {
 	return ids
 }
 
-// shorten bounds a value quoted back in an error.
+// shorten bounds a value from a request quoted back in an answer or a log
+// line, cut at a character's start.
 func shorten(v string) string {
-	if len(v) > 64 {
-		return v[:64] + "…"
+	if len(v) <= 64 {
+		return v
 	}
-	return v
+	cut := 64
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut] + "…"
 }
 
 func (s *server) deleteDelivery(c echo.Context) error {

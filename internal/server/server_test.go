@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -326,4 +327,21 @@ func TestBodiesReadABoundedNumberAtATime(t *testing.T) {
 	}
 	_ = writers[1].CloseWithError(io.ErrUnexpectedEOF)
 	<-done[1]
+}
+
+// A value from the request is quoted back bounded, and whole characters.
+func TestShorten(t *testing.T) {
+	t.Parallel()
+	if got := shorten("short"); got != "short" {
+		t.Errorf("shorten(short) = %q", got)
+	}
+	long := strings.Repeat("a", 63) + "美玲" + strings.Repeat("b", 100000)
+	got := shorten(long)
+	if got != strings.Repeat("a", 63)+"…" || !utf8.ValidString(got) {
+		t.Errorf("shorten(long) = %q", got)
+	}
+	rec, body := serve(newServer(t, &flakyQueue{n: 1}, "", true), "POST", "/webhooks/zendesk/"+strings.Repeat("r", 100000), strings.NewReader(`{}`), nil)
+	if rec.Code != 404 || body["error"] != "unknown_rule" || rec.Body.Len() > 1000 {
+		t.Errorf("an unknown 100 KB rule name: %d, %d bytes", rec.Code, rec.Body.Len())
+	}
 }

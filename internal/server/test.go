@@ -105,7 +105,7 @@ func (s *server) test(c echo.Context) error {
 	if name := c.QueryParam("rule"); name != "" {
 		r, ok := set.Rule(name)
 		if !ok {
-			return fail(http.StatusNotFound, "unknown_rule", fmt.Sprintf("rules.yaml has no rule named %q.", name)).with("rule", name)
+			return fail(http.StatusNotFound, "unknown_rule", fmt.Sprintf("rules.yaml has no rule named %q.", shorten(name))).with("rule", shorten(name))
 		}
 		decisions = []notify.Decision{notify.Decide(set, r, in)}
 	}

@@ -78,15 +78,15 @@ func (s *server) webhook(c echo.Context) error {
 		r, ok := set.Rule(name)
 		if !ok {
 			outcome = "unknown_rule"
-			log(s.Log.Warn()).Str("outcome", outcome).Str("rule", name).Msg("webhook refused: no such rule")
-			return fail(http.StatusNotFound, "unknown_rule", fmt.Sprintf("rules.yaml has no rule named %q.", name)).with("rule", name)
+			log(s.Log.Warn()).Str("outcome", outcome).Str("rule", shorten(name)).Msg("webhook refused: no such rule")
+			return fail(http.StatusNotFound, "unknown_rule", fmt.Sprintf("rules.yaml has no rule named %q.", shorten(name))).with("rule", shorten(name))
 		}
 		decisions = []notify.Decision{notify.Decide(set, r, in)}
 	} else {
 		decisions = notify.Plan(set, in)
 	}
 	if len(decisions) > 0 {
-		ticket = decisions[0].Ticket
+		ticket = shorten(decisions[0].Ticket) // as logged: a ticket id is short, unless someone else sent it
 	}
 
 	results, counts, err := s.queueAll(c, decisions, invocation)
