@@ -2,9 +2,12 @@ package templates
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"reflect"
+	"regexp"
+	"strings"
 
 	"github.com/osteele/liquid/values"
 )
@@ -119,7 +122,11 @@ func arithmetic(a, b any, onInts func(x, y *big.Int) *big.Int, onFloats func(x, 
 	if err != nil {
 		return nil, err
 	}
-	return onFloats(x, y)
+	r, err := onFloats(x, y)
+	if err == nil && (math.IsInf(r, 0) || math.IsNaN(r)) {
+		return nil, errNotFinite // 1e308 times 10 is no number to send
+	}
+	return r, err
 }
 
 // maxDigits bounds the whole numbers read from text: a ticket field of a
@@ -158,13 +165,31 @@ var float64Type = reflect.TypeFor[float64]()
 
 // float reads v as the library reads a filter's float64 argument, with its
 // error messages ("can't convert string(abc) to type float64").
+//
+// Text must be written as a decimal number: the library also reads "NaN",
+// "Inf" and "1_000", which would print "NaN" or "+Inf" in a customer's
+// message. A result too large for a float is an error too.
 func float(v any) (float64, error) {
 	if v == nil { // a missing variable counts as 0
 		return 0, nil
+	}
+	if s, ok := v.(string); ok && !decimal.MatchString(strings.TrimSpace(s)) {
+		if len(s) > 64 {
+			s = s[:64] + "…"
+		}
+		return 0, fmt.Errorf("can't convert string(%s) to type float64", s)
 	}
 	f, err := values.Convert(v, float64Type)
 	if err != nil {
 		return 0, err
 	}
+	if x := f.(float64); math.IsInf(x, 0) || math.IsNaN(x) {
+		return 0, errNotFinite
+	}
 	return f.(float64), nil
 }
+
+// decimal is a number as people write one: 12, -3.5, .5, 1.2e3.
+var decimal = regexp.MustCompile(`^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$`)
+
+var errNotFinite = errors.New("the number is too large")

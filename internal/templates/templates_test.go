@@ -2,6 +2,7 @@ package templates
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -457,6 +458,26 @@ func TestEscapeFollowsShopify(t *testing.T) {
 		got, err := tpl.Render(map[string]any{"s": `Tom & "Jerry" <b> it's`, "e": "&lt;b&gt; &amp; &quot;"})
 		if err != nil || got != want {
 			t.Errorf("%s = %q, %v; want %q", src, got, err, want)
+		}
+	}
+}
+
+// Arithmetic reads text only as a decimal number, and never prints NaN or
+// Inf into a message.
+func TestArithmeticRefusesNonNumbers(t *testing.T) {
+	t.Parallel()
+	tpl, err := New().Parse("{{ x | plus: 1 | times: 10 }}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []any{"NaN", "Infinity", "Inf", "1_000", "0x10", "1e309", math.MaxFloat64} {
+		if got, err := tpl.Render(map[string]any{"x": x}); err == nil {
+			t.Errorf("%v | plus: 1 | times: 10 = %q, want an error", x, got)
+		}
+	}
+	for x, want := range map[string]string{"2": "30", "2.5": "35", "-.5": "5", "1.5e1": "160"} {
+		if got, err := tpl.Render(map[string]any{"x": x}); err != nil || got != want {
+			t.Errorf("%q | plus: 1 | times: 10 = %q, %v; want %q", x, got, err, want)
 		}
 	}
 }
