@@ -220,8 +220,8 @@ func recipient(set *rules.Set, r *rules.Rule, in Input, text func(string, *templ
 		var pe *phone.Error
 		if errors.As(err, &pe) {
 			reason := pe.Reason
-			if r.WhatsApp != nil { // the phone package speaks of SMS
-				reason = strings.Replace(reason, "cannot receive SMS", "cannot receive WhatsApp messages", 1)
+			if r.WhatsApp != nil {
+				reason = pe.ReasonFor("WhatsApp messages")
 			}
 			return "", &Refusal{Code: pe.Code, Reason: reason}
 		}

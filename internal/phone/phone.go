@@ -31,9 +31,24 @@ const (
 type Error struct {
 	Code   string // "invalid_phone" or "invalid_country"
 	Reason string // human sentence fragment, e.g. "not a valid number for SG", "fixed line cannot receive SMS", "empty"
+	Kind   string // for a number of a type that takes no messages, that type ("fixed line"); else ""
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Reason }
+
+// ReasonFor is Reason, said of what a channel sends ("WhatsApp messages")
+// where the number's type is what is refused; Reason says "SMS".
+func (e *Error) ReasonFor(messages string) string {
+	if e.Kind == "" {
+		return e.Reason
+	}
+	return e.Kind + " cannot receive " + messages
+}
+
+// refusedKind is the refusal of a number of a type that takes no messages.
+func refusedKind(kind string) *Error {
+	return &Error{Code: codeInvalidPhone, Reason: kind + " cannot receive SMS", Kind: kind}
+}
 
 // Reasons never quote the number itself: they end up in logs and API
 // answers, where numbers appear only masked.
@@ -121,8 +136,8 @@ func e164(digits string, international bool, region string) (string, error) {
 	if num.GetExtension() != "" {
 		return "", invalidPhone("extensions are not allowed")
 	}
-	if reason := refuseType(typ); reason != "" {
-		return "", invalidPhone(reason)
+	if kind := refuseType(typ); kind != "" {
+		return "", refusedKind(kind)
 	}
 	if cc != "" {
 		// fastParse has no leading zeros to write back, so this is
@@ -159,8 +174,8 @@ func e164Library(digits string, international bool, region string) (string, erro
 	if num.GetExtension() != "" {
 		return "", invalidPhone("extensions are not allowed")
 	}
-	if reason := refuseType(typ); reason != "" {
-		return "", invalidPhone(reason)
+	if kind := refuseType(typ); kind != "" {
+		return "", refusedKind(kind)
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }
@@ -322,31 +337,31 @@ func where(num *phonenumbers.PhoneNumber, region string) string {
 	return "+" + strconv.Itoa(cc)
 }
 
-// refuseType says why a number of type t cannot take a message, or "" when
-// it can. Fixed-line-or-mobile is accepted because some plans (the US, among
-// others) do not tell the two apart; personal and VoIP numbers usually
-// forward to a handset.
+// refuseType names the type of a number of type t that cannot take a
+// message, or "" when it can. Fixed-line-or-mobile is accepted because some
+// plans (the US, among others) do not tell the two apart; personal and VoIP
+// numbers usually forward to a handset.
 func refuseType(t phonenumbers.PhoneNumberType) string {
 	switch t {
 	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE,
 		phonenumbers.PERSONAL_NUMBER, phonenumbers.VOIP:
 		return ""
 	case phonenumbers.FIXED_LINE:
-		return "fixed line cannot receive SMS"
+		return "fixed line"
 	case phonenumbers.TOLL_FREE:
-		return "toll-free number cannot receive SMS"
+		return "toll-free number"
 	case phonenumbers.PREMIUM_RATE:
-		return "premium-rate number cannot receive SMS"
+		return "premium-rate number"
 	case phonenumbers.SHARED_COST:
-		return "shared-cost number cannot receive SMS"
+		return "shared-cost number"
 	case phonenumbers.PAGER:
-		return "pager number cannot receive SMS"
+		return "pager number"
 	case phonenumbers.UAN:
-		return "universal access number cannot receive SMS"
+		return "universal access number"
 	case phonenumbers.VOICEMAIL:
-		return "voicemail number cannot receive SMS"
+		return "voicemail number"
 	default:
-		return "number of unknown type cannot receive SMS"
+		return "number of unknown type"
 	}
 }
 
