@@ -148,13 +148,8 @@ func integer(v any) (*big.Int, bool) {
 		if len(digits) > 0 && (digits[0] == '-' || digits[0] == '+') {
 			digits = digits[1:]
 		}
-		if digits == "" || len(digits) > maxDigits {
+		if len(digits) > maxDigits || !isDigits(digits) {
 			return nil, false
-		}
-		for i := range len(digits) {
-			if digits[i] < '0' || digits[i] > '9' {
-				return nil, false
-			}
 		}
 		return new(big.Int).SetString(n, 10)
 	}
@@ -187,6 +182,16 @@ func float(v any) (float64, error) {
 		return 0, errNotFinite
 	}
 	return f.(float64), nil
+}
+
+// isDigits reports whether s is one or more ASCII digits.
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // decimal is a number as people write one: 12, -3.5, .5, 1.2e3.

@@ -56,12 +56,3 @@ func toTime(v any) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
-
-func isDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
