@@ -170,10 +170,16 @@ func startWorker(t *testing.T, q *Queue, s Sender, p Policy) finishes {
 // startWorkerRand is startWorker with the jitter's source of randomness.
 func startWorkerRand(t *testing.T, q *Queue, s Sender, p Policy, random func() float64) finishes {
 	t.Helper()
+	return startWorkerLog(t, q, s, p, random, zerolog.Nop())
+}
+
+// startWorkerLog is startWorkerRand with the worker's logger.
+func startWorkerLog(t *testing.T, q *Queue, s Sender, p Policy, random func() float64, log zerolog.Logger) finishes {
+	t.Helper()
 	obs := finishes{ch: make(chan State, 16)}
 	w := NewWorker(WorkerOptions{
 		Queue: q, Sender: s, Policy: p, Concurrency: 4, RateLimit: 1000,
-		Log: zerolog.Nop(), Observer: obs, Rand: random, Now: time.Now,
+		Log: log, Observer: obs, Rand: random, Now: time.Now,
 		ShutdownTimeout: 2 * time.Second, Mask: func(string) string { return "masked" },
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -1231,18 +1237,10 @@ func TestAttemptLinesSayWhereTheDeliveryIs(t *testing.T) {
 		{Outcome: sender.Retryable, Message: "timeout"},
 	}}
 	log := &logLines{}
-	obs := finishes{ch: make(chan State, 16)}
 	p := fastPolicy
 	p.MaxAttempts = 3
-	w := NewWorker(WorkerOptions{
-		Queue: q, Sender: s, Policy: p, Concurrency: 1, RateLimit: 1000,
-		Log: zerolog.New(log), Observer: obs, Rand: func() float64 { return 0.5 }, Now: time.Now,
-		ShutdownTimeout: time.Second, Mask: func(string) string { return "masked" },
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	// One delivery at a time, each awaited: the lines come in order.
+	obs := startWorkerLog(t, q, s, p, func() float64 { return 0.5 }, zerolog.New(log))
 
 	if _, _, err := q.Enqueue(context.Background(), delivery("d1"), time.Hour); err != nil {
 		t.Fatal(err)
